@@ -1,0 +1,5 @@
+//! (being written)
+use super::*;
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbIdempotencyStore;

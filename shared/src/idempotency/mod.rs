@@ -1,0 +1,253 @@
+//! The `IdempotencyStore` port: one record per webhook delivery id, so that
+//! each Polo event is handled exactly once and nothing verified is lost.
+//!
+//! A record is `IN_PROGRESS` (claimed by one attempt until its lease, the
+//! Lambda deadline, runs out), `COMPLETED` (expires by TTL after 30 days) or
+//! `PARKED` (permanently unprocessable; keeps its raw payload until resolved).
+//! Only the holder of the claim token may complete, park or release a claim,
+//! so an attempt whose lease ran out and was taken over can change nothing.
+
+mod dynamodb;
+mod memory;
+
+pub use dynamodb::DynamoDbIdempotencyStore;
+pub use memory::{InMemoryIdempotencyStore, StoreOp};
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use time::{Duration, OffsetDateTime};
+
+/// How long a `COMPLETED` record (or a resolved `PARKED` one) is kept.
+pub const RETENTION: Duration = Duration::days(30);
+
+/// The record's key: the `webhook-id`, or `{webhook-id}#{body-hash}` for a
+/// delivery that reuses an id with a different body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordKey(String);
+
+impl RecordKey {
+    pub fn for_delivery(webhook_id: &str) -> Self {
+        Self(webhook_id.to_owned())
+    }
+
+    pub fn for_conflicting_body(webhook_id: &str, hash: &BodyHash) -> Self {
+        Self(format!("{webhook_id}#{}", hash.as_str()))
+    }
+
+    /// Rebuilds a key read back from the store.
+    pub fn from_stored(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Hex SHA-256 of the raw body as received.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BodyHash(String);
+
+impl BodyHash {
+    pub fn of(body: &[u8]) -> Self {
+        Self(hex::encode(Sha256::digest(body)))
+    }
+
+    pub fn from_stored(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Proof of holding a claim: only this token completes, parks or releases it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    pub fn from_stored(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStatus {
+    InProgress,
+    Completed,
+    Parked,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Completed => "COMPLETED",
+            Self::Parked => "PARKED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "IN_PROGRESS" => Some(Self::InProgress),
+            "COMPLETED" => Some(Self::Completed),
+            "PARKED" => Some(Self::Parked),
+            _ => None,
+        }
+    }
+}
+
+/// Why an event was parked: a stable code (for metrics, alarms and the
+/// replay tool) and a detail naming the field or rule, never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkReason {
+    pub code: String,
+    pub detail: String,
+}
+
+impl ParkReason {
+    pub fn new(code: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What is known about a delivery when it is first recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub key: RecordKey,
+    pub body_hash: BodyHash,
+    /// The endpoint (function) that received it: replay routes by it.
+    pub endpoint: String,
+    /// `webhook-id`, also for records keyed by id and hash.
+    pub webhook_id: String,
+    /// The verifier's summary (which secret and derivation matched).
+    pub verification: String,
+    pub event_type: Option<String>,
+    pub account_id: Option<String>,
+    pub received_at: OffsetDateTime,
+}
+
+/// A stored record, as read back (on a failed claim, or by the replay tool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub delivery: Delivery,
+    pub status: RecordStatus,
+    pub claim_token: Option<ClaimToken>,
+    /// For `IN_PROGRESS`: when the holder's lease (its Lambda deadline) ends.
+    pub lease_expires_at: Option<OffsetDateTime>,
+    pub park_reason: Option<ParkReason>,
+    /// For `PARKED`: the raw body as received, for replay.
+    pub payload: Option<Vec<u8>>,
+    /// When the store may delete the record (DynamoDB TTL).
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A held claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub key: RecordKey,
+    pub token: ClaimToken,
+    pub lease_expires_at: OffsetDateTime,
+    /// True when this claim replaced an earlier attempt's expired one.
+    pub took_over: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed(Claim),
+    /// Someone holds or held this key: the record as it stands.
+    Existing(Box<IdempotencyRecord>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParkOutcome {
+    Parked,
+    Existing(Box<IdempotencyRecord>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be reached or throttled us: transient, retry.
+    #[error("idempotency store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The claim is no longer ours (taken over, or gone): change nothing.
+    #[error("the claim on {0} is no longer held by this attempt")]
+    ClaimLost(RecordKey),
+    /// A stored record does not have the shape this code writes.
+    #[error("stored record {key} is malformed: {problem}")]
+    Corrupt { key: RecordKey, problem: String },
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Creates an `IN_PROGRESS` record, or takes over one whose lease ended
+    /// before `now`, in one conditional write. Any other existing record is
+    /// returned as it stands (one call: a duplicate costs exactly this).
+    async fn claim(
+        &self,
+        delivery: &Delivery,
+        lease_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// `IN_PROGRESS` → `COMPLETED`, expiring after [`RETENTION`].
+    async fn complete(&self, claim: &Claim, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Gives the claim up (a transient fault): the retry claims afresh.
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError>;
+
+    /// `IN_PROGRESS` → `PARKED` with the raw payload, kept until resolved.
+    async fn park_claimed(
+        &self,
+        claim: &Claim,
+        reason: &ParkReason,
+        payload: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Records a new delivery directly as `PARKED` (unparseable, misrouted,
+    /// or an id reused with another body), unless its key already exists.
+    async fn park_new(
+        &self,
+        delivery: &Delivery,
+        reason: &ParkReason,
+        payload: &[u8],
+    ) -> Result<ParkOutcome, StoreError>;
+
+    /// Reads one record (replay and diagnostics; not on the webhook path).
+    async fn get(&self, key: &RecordKey) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflicting_body_gets_a_key_of_its_own() {
+        let hash = BodyHash::of(b"{}");
+        let key = RecordKey::for_conflicting_body("msg_1", &hash);
+        assert_eq!(
+            key.as_str(),
+            "msg_1#44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+}
