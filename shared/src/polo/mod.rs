@@ -4,5 +4,6 @@
 //! it except through `From`/`TryFrom` into domain types.
 
 pub mod events;
+pub mod routing;
 pub mod verifier;
 pub mod wire;

@@ -1,1 +1,43 @@
-//! (being written)
+//! The shared webhook intake every webhook function runs: size limit,
+//! signature, parse, route by type, claim, handle, complete — or park,
+//! never lose. design.md's "Webhook answers" table is implemented here, and
+//! [`answer`] is the one place that turns an outcome into an HTTP response.
+
+pub mod answer;
+mod intake;
+mod keys;
+
+pub use answer::Answer;
+pub use intake::{Intake, MAX_BODY_BYTES};
+pub use keys::{KeysError, WebhookKeys};
+
+use crate::idempotency::ParkReason;
+use crate::polo::events::PoloEvent;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// What a handler knows about the delivery besides the event itself.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub webhook_id: String,
+    /// The Lambda deadline: every outbound call must finish before it.
+    pub deadline: OffsetDateTime,
+}
+
+/// Why a handler did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// A retry cannot fix it: park the event (answer 200).
+    #[error("permanently unprocessable: {}", .0.code)]
+    Permanent(ParkReason),
+    /// A dependency failed; nothing was half-applied: release the claim and
+    /// answer 503 so Polo retries.
+    #[error("transient failure")]
+    Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Applies one verified, parsed, correctly routed event.
+#[async_trait]
+pub trait EventHandler: Send + Sync {
+    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<(), HandleError>;
+}

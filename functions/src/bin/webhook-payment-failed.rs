@@ -1,0 +1,16 @@
+//! Lambda: POST /api/billing/polo/payment-failed (Polo webhook, signature-verified).
+
+use billing::polo::routing::Endpoint;
+use lambda_http::{service_fn, Error, Request};
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    billing::telemetry::init();
+    let intake = billing::app::webhook_intake(Endpoint::PaymentFailed).await?;
+    let intake = &intake;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(intake.handle(request).await)
+    }))
+    .await
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the test tools into project-local, git-ignored folders, once:
+# .venv (moto server, the DynamoDB / Secrets Manager emulator). Re-running
+# is cheap: a stamp file records what was installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v curl >/dev/null 2>&1; then
+  echo "curl is required (apt-get install -y curl)"; exit 1
+fi
+python=${PYTHON:-python3}
+stamp=.venv/.installed-$(sha256sum scripts/requirements-test.txt | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+echo "test tools ready (.venv: moto $(.venv/bin/python -c "import moto; print(moto.__version__)"))"

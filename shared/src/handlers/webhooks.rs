@@ -1,0 +1,58 @@
+//! The event handler the webhook functions run.
+//!
+//! NOT YET THE LIFECYCLE: until the account-lifecycle work lands, a verified,
+//! routed, claimed event is only recorded (logged with its typed fields, and
+//! kept in memory for tests and the local server). No account is changed.
+
+use crate::polo::events::{EventData, PoloEvent};
+use crate::webhook::{DeliveryContext, EventHandler, HandleError};
+use async_trait::async_trait;
+use std::sync::Mutex;
+use tracing::info;
+
+/// A recorded event: what the handler saw, for assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub webhook_id: String,
+    pub event: PoloEvent,
+}
+
+#[derive(Debug, Default)]
+pub struct RecordingHandler {
+    recorded: Mutex<Vec<Recorded>>,
+}
+
+impl RecordingHandler {
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[async_trait]
+impl EventHandler for RecordingHandler {
+    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<(), HandleError> {
+        match &event.data {
+            EventData::Subscription(s) => info!(
+                subscription_id = %s.id,
+                status = ?s.status,
+                product_id = %s.product_id,
+                watermark = %s.watermark(),
+                "subscription event recorded (lifecycle not applied yet)"
+            ),
+            EventData::Order(o) => info!(
+                order_id = %o.id,
+                subscription_id = o.subscription_id.as_deref().unwrap_or(""),
+                billing_reason = ?o.billing_reason,
+                "order event recorded (lifecycle not applied yet)"
+            ),
+        }
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Recorded {
+                webhook_id: ctx.webhook_id.clone(),
+                event: event.clone(),
+            });
+        Ok(())
+    }
+}

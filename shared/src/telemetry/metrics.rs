@@ -1,0 +1,97 @@
+//! Counters as CloudWatch Embedded Metric Format (EMF) lines: a JSON object
+//! on stdout that CloudWatch turns into a metric, with no API call and no
+//! added latency. Alarms (template.yaml) watch these.
+
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// The namespace every metric of this system lives in.
+pub const NAMESPACE: &str = "PoloBilling";
+
+pub trait MetricSink: Send + Sync {
+    /// Adds one to `name` under the given dimensions.
+    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]);
+}
+
+/// Writes EMF lines to stdout.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EmfStdout;
+
+/// Builds one EMF line (public for tests and the benchmarks).
+pub fn emf_line(name: &str, dimensions: &[(&str, &str)], at: OffsetDateTime) -> String {
+    let mut root = serde_json::Map::new();
+    let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
+    root.insert(
+        "_aws".to_owned(),
+        serde_json::json!({
+            "Timestamp": at.unix_timestamp_nanos() / 1_000_000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [names],
+                "Metrics": [{"Name": name, "Unit": "Count"}],
+            }],
+        }),
+    );
+    for (key, value) in dimensions {
+        root.insert((*key).to_owned(), serde_json::Value::from(*value));
+    }
+    root.insert(name.to_owned(), serde_json::Value::from(1));
+    serde_json::Value::Object(root).to_string()
+}
+
+impl MetricSink for EmfStdout {
+    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]) {
+        println!("{}", emf_line(name, dimensions, OffsetDateTime::now_utc()));
+    }
+}
+
+/// Records counters in memory, for tests and the local server.
+#[derive(Debug, Default)]
+pub struct InMemoryMetrics {
+    recorded: Mutex<Vec<(String, Vec<(String, String)>)>>,
+}
+
+impl InMemoryMetrics {
+    /// How many times `name` was counted with `dimension = value`.
+    pub fn total(&self, name: &str, dimension: &str, value: &str) -> usize {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(n, dims)| n == name && dims.iter().any(|(k, v)| k == dimension && v == value))
+            .count()
+    }
+}
+
+impl MetricSink for InMemoryMetrics {
+    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]) {
+        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).push((
+            name.to_owned(),
+            dimensions
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emf_line_declares_its_metric_and_dimensions() {
+        let at = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let line = emf_line("WebhookOutcome", &[("Function", "webhook-x"), ("Outcome", "parked")], at);
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["_aws"]["Timestamp"], 1_767_225_600_000_i64);
+        assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Namespace"], "PoloBilling");
+        assert_eq!(
+            json["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            serde_json::json!(["Function", "Outcome"])
+        );
+        assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "WebhookOutcome");
+        assert_eq!(json["Outcome"], "parked");
+        assert_eq!(json["WebhookOutcome"], 1);
+    }
+}

@@ -1,0 +1,292 @@
+//! The intake pipeline. Order matters: the size check and the signature come
+//! before anything is parsed or stored, so an unauthenticated request costs
+//! no store call; a verified delivery is always either completed or parked
+//! before it is answered 200, so nothing Polo stops retrying is lost.
+
+use super::answer::Answer;
+use super::keys::{KeysError, WebhookKeys};
+use super::{DeliveryContext, EventHandler, HandleError};
+use crate::clock::Clock;
+use crate::idempotency::{
+    BodyHash, Claim, ClaimOutcome, Delivery, IdempotencyRecord, IdempotencyStore, ParkOutcome,
+    ParkReason, RecordKey, RecordStatus,
+};
+use crate::polo::events::{parse_event, ParseError, PoloEvent};
+use crate::polo::routing::Endpoint;
+use crate::polo::verifier::{self, SignatureHeaders, Verified, VerifyError};
+use crate::telemetry::{error_chain, take_cold_start, MetricSink};
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use tracing::{error, info, warn, Instrument};
+
+/// Polo's payloads are small; anything larger is refused before reading it.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Everything one webhook function needs, built once at cold start.
+pub struct Intake {
+    pub endpoint: Endpoint,
+    pub store: Arc<dyn IdempotencyStore>,
+    pub keys: Arc<WebhookKeys>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricSink>,
+    pub handler: Arc<dyn EventHandler>,
+    /// The claim lease when no Lambda deadline is known (the local server).
+    pub fallback_lease: Duration,
+}
+
+impl Intake {
+    /// Answers one delivery. Never fails: every outcome is an HTTP answer.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let context = request.lambda_context_ref();
+        let request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
+        let deadline_ms = context.map(|c| c.deadline).unwrap_or(0);
+        let span = tracing::info_span!(
+            "webhook",
+            request_id = %request_id,
+            function = self.endpoint.function_name(),
+            cold_start = take_cold_start(),
+            webhook_id = tracing::field::Empty,
+            event_type = tracing::field::Empty,
+            account_id = tracing::field::Empty,
+        );
+        let answer = self.answer(request, deadline_ms).instrument(span.clone()).await;
+        span.in_scope(|| {
+            self.metrics.count(
+                "WebhookOutcome",
+                &[
+                    ("Function", self.endpoint.function_name()),
+                    ("Outcome", answer.outcome()),
+                ],
+            );
+            info!(status = answer.status(), outcome = answer.outcome(), "webhook answered");
+        });
+        answer.into_response()
+    }
+
+    async fn answer(&self, request: Request, deadline_ms: u64) -> Answer {
+        let (parts, body) = request.into_parts();
+        let body: &[u8] = body.as_ref();
+        if body.len() > MAX_BODY_BYTES {
+            warn!(bytes = body.len(), "refused: body over the size limit");
+            return Answer::TooLarge;
+        }
+        let now = self.clock.now();
+        let verified = match self.verify(body, &parts.headers, now).await {
+            Ok(verified) => verified,
+            Err(answer) => return answer,
+        };
+        let span = tracing::Span::current();
+        span.record("webhook_id", verified.webhook_id.as_str());
+
+        let mut delivery = Delivery {
+            key: RecordKey::for_delivery(verified.webhook_id.as_str()),
+            body_hash: BodyHash::of(body),
+            endpoint: self.endpoint.function_name().to_owned(),
+            webhook_id: verified.webhook_id.as_str().to_owned(),
+            verification: verified.summary(),
+            event_type: None,
+            account_id: None,
+            received_at: now,
+        };
+
+        let event = match parse_event(body) {
+            Ok(event) => event,
+            Err(err) => {
+                if let ParseError::UnknownType(raw) = &err {
+                    delivery.event_type = Some(raw.clone());
+                }
+                return self.park(&delivery, parse_reason(&err), body).await;
+            }
+        };
+        span.record("event_type", event.event_type.as_str());
+        delivery.event_type = Some(event.event_type.as_str().to_owned());
+        if let Some(account) = event.external_customer_id() {
+            span.record("account_id", account);
+            delivery.account_id = Some(account.to_owned());
+        }
+        if !self.endpoint.accepts(&event.event_type) {
+            let reason = ParkReason::new(
+                "misrouted",
+                format!("type: not handled by the {} endpoint", self.endpoint.slug()),
+            );
+            return self.park(&delivery, reason, body).await;
+        }
+
+        let lease = lease_end(deadline_ms, now, self.fallback_lease);
+        match self.store.claim(&delivery, lease, now).await {
+            Ok(ClaimOutcome::Claimed(claim)) => {
+                if claim.took_over {
+                    warn!("took over the expired claim of an earlier attempt");
+                }
+                let ctx = DeliveryContext {
+                    webhook_id: delivery.webhook_id.clone(),
+                    deadline: lease,
+                };
+                self.run_claimed(&claim, &event, &ctx, body).await
+            }
+            Ok(ClaimOutcome::Existing(existing)) => self.on_existing(&delivery, &existing, body).await,
+            Err(err) => {
+                error!(error = %error_chain(&err), "claim failed; Polo will retry");
+                Answer::Unavailable
+            }
+        }
+    }
+
+    async fn verify(
+        &self,
+        body: &[u8],
+        headers: &http::HeaderMap,
+        now: OffsetDateTime,
+    ) -> Result<Verified, Answer> {
+        let headers = SignatureHeaders::from_map(headers).map_err(|err| {
+            warn!(reason = %err, "refused: signature headers");
+            Answer::Unauthenticated(err)
+        })?;
+        let keys = self.keys.current().await.map_err(keys_unavailable)?;
+        let now_unix = now.unix_timestamp();
+        match verifier::verify(body, headers, &keys, now_unix, true) {
+            Ok(verified) => Ok(verified),
+            Err(VerifyError::SignatureMismatch) => {
+                // Perhaps the secret was rotated since it was cached.
+                let retried = match self.keys.refreshed().await.map_err(keys_unavailable)? {
+                    Some(fresh) => verifier::verify(body, headers, &fresh, now_unix, true),
+                    None => Err(VerifyError::SignatureMismatch),
+                };
+                retried.map_err(|err| {
+                    warn!(reason = %err, "refused: signature");
+                    Answer::Unauthenticated(err)
+                })
+            }
+            Err(err) => {
+                warn!(reason = %err, "refused: signature");
+                Err(Answer::Unauthenticated(err))
+            }
+        }
+    }
+
+    async fn run_claimed(
+        &self,
+        claim: &Claim,
+        event: &PoloEvent,
+        ctx: &DeliveryContext,
+        body: &[u8],
+    ) -> Answer {
+        let now = || self.clock.now();
+        match self.handler.handle(event, ctx).await {
+            Ok(()) => match self.store.complete(claim, now()).await {
+                Ok(()) => Answer::Processed,
+                Err(err) => {
+                    // The effects are in and idempotent; the retry re-applies
+                    // harmlessly once the claim is released or has expired.
+                    error!(error = %error_chain(&err), "completion failed after handling");
+                    self.release(claim).await;
+                    Answer::Unavailable
+                }
+            },
+            Err(HandleError::Permanent(reason)) => {
+                match self.store.park_claimed(claim, &reason, body, now()).await {
+                    Ok(()) => {
+                        error!(reason = %reason.code, detail = %reason.detail, "event parked");
+                        Answer::Parked(reason.code)
+                    }
+                    Err(err) => {
+                        error!(error = %error_chain(&err), "parking failed");
+                        self.release(claim).await;
+                        Answer::Unavailable
+                    }
+                }
+            }
+            Err(err @ HandleError::Transient(_)) => {
+                error!(error = %error_chain(&err), "handler failed; claim released for Polo's retry");
+                self.release(claim).await;
+                Answer::Unavailable
+            }
+        }
+    }
+
+    async fn release(&self, claim: &Claim) {
+        if let Err(err) = self.store.release(claim).await {
+            // The lease still ends at the deadline, so the retry takes over.
+            warn!(error = %error_chain(&err), "could not release the claim; it expires at the deadline");
+        }
+    }
+
+    async fn on_existing(&self, delivery: &Delivery, existing: &IdempotencyRecord, body: &[u8]) -> Answer {
+        if existing.delivery.body_hash != delivery.body_hash {
+            return self.park_conflicting(delivery, body).await;
+        }
+        match existing.status {
+            RecordStatus::Completed | RecordStatus::Parked => {
+                info!(status = existing.status.as_str(), "duplicate delivery");
+                Answer::Duplicate
+            }
+            RecordStatus::InProgress => {
+                info!("another attempt holds the claim");
+                Answer::InProgress
+            }
+        }
+    }
+
+    /// Parks a delivery under its own id; if the id is taken by another
+    /// body, under the id and body hash instead.
+    async fn park(&self, delivery: &Delivery, reason: ParkReason, body: &[u8]) -> Answer {
+        match self.store.park_new(delivery, &reason, body).await {
+            Ok(ParkOutcome::Parked) => {
+                error!(reason = %reason.code, detail = %reason.detail, "event parked");
+                Answer::Parked(reason.code)
+            }
+            Ok(ParkOutcome::Existing(existing)) => self.on_existing(delivery, &existing, body).await,
+            Err(err) => {
+                error!(error = %error_chain(&err), "parking failed; Polo will retry");
+                Answer::Unavailable
+            }
+        }
+    }
+
+    async fn park_conflicting(&self, delivery: &Delivery, body: &[u8]) -> Answer {
+        let reason = ParkReason::new(
+            "body_conflict",
+            "webhook-id: already received with a different body",
+        );
+        let conflicting = Delivery {
+            key: RecordKey::for_conflicting_body(&delivery.webhook_id, &delivery.body_hash),
+            ..delivery.clone()
+        };
+        match self.store.park_new(&conflicting, &reason, body).await {
+            Ok(ParkOutcome::Parked) => {
+                error!(reason = %reason.code, "event parked: id reused with another body");
+                Answer::Parked(reason.code)
+            }
+            Ok(ParkOutcome::Existing(_)) => Answer::Duplicate,
+            Err(err) => {
+                error!(error = %error_chain(&err), "parking failed; Polo will retry");
+                Answer::Unavailable
+            }
+        }
+    }
+}
+
+fn keys_unavailable(err: KeysError) -> Answer {
+    error!(error = %error_chain(&err), "webhook secret unavailable");
+    Answer::Unavailable
+}
+
+fn parse_reason(err: &ParseError) -> ParkReason {
+    let code = match err {
+        ParseError::NotJson | ParseError::Field { .. } => "malformed",
+        ParseError::UnknownType(_) => "unknown_event_type",
+        ParseError::UnknownEnum { .. } => "unknown_enum",
+    };
+    ParkReason::new(code, err.to_string())
+}
+
+/// The claim lasts until the Lambda's deadline, so a crashed attempt's claim
+/// is free for the next retry as soon as the platform has killed it.
+fn lease_end(deadline_ms: u64, now: OffsetDateTime, fallback: Duration) -> OffsetDateTime {
+    i128::try_from(deadline_ms)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
+        .unwrap_or(now + fallback)
+}

@@ -1,0 +1,504 @@
+//! The webhook intake, driven with real API Gateway v2 events: one test per
+//! row of design.md's answer table that the intake alone decides, plus the
+//! claim, retry and secret-rotation paths. In-memory ports throughout (the
+//! DynamoDB adapter has its own contract suite on the emulator).
+
+#[path = "support/apigw.rs"]
+mod apigw;
+#[path = "support/logs.rs"]
+mod logs;
+#[path = "support/polo.rs"]
+mod polo;
+
+use billing::clock::{Clock, ManualClock};
+use billing::handlers::webhooks::RecordingHandler;
+use billing::idempotency::{
+    BodyHash, Delivery, IdempotencyStore, InMemoryIdempotencyStore, RecordKey, RecordStatus, StoreOp,
+};
+use billing::polo::routing::Endpoint;
+use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
+use billing::telemetry::InMemoryMetrics;
+use billing::webhook::{
+    DeliveryContext, EventHandler, HandleError, Intake, WebhookKeys, MAX_BODY_BYTES,
+};
+use billing::idempotency::ParkReason;
+use billing::polo::events::PoloEvent;
+use polo::{envelope, signed_headers, subscription, order, ROTATED_SECRET, WEBHOOK_SECRET};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+const NOW: i64 = 1_795_557_600; // 2026-11-24T22:00:00Z
+
+/// The system under test and the in-memory ports it was built with.
+struct Harness {
+    intake: Intake,
+    store: Arc<InMemoryIdempotencyStore>,
+    secrets: Arc<InMemorySecretSource>,
+    handler: Arc<RecordingHandler>,
+    metrics: Arc<InMemoryMetrics>,
+    clock: Arc<ManualClock>,
+}
+
+fn harness(endpoint: Endpoint) -> Harness {
+    harness_with(endpoint, None)
+}
+
+fn harness_with(endpoint: Endpoint, handler: Option<Arc<dyn EventHandler>>) -> Harness {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(NOW).unwrap()));
+    let secrets = Arc::new(InMemorySecretSource::default());
+    secrets.set(SecretId::PoloWebhook, format!(r#"["{WEBHOOK_SECRET}"]"#));
+    let cached = Arc::new(CachedSecretSource::new(secrets.clone(), clock.clone()));
+    let store = Arc::new(InMemoryIdempotencyStore::default());
+    let recording = Arc::new(RecordingHandler::default());
+    let metrics = Arc::new(InMemoryMetrics::default());
+    let intake = Intake {
+        endpoint,
+        store: store.clone(),
+        keys: Arc::new(WebhookKeys::new(cached)),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        handler: handler.unwrap_or_else(|| recording.clone()),
+        fallback_lease: Duration::seconds(9),
+    };
+    Harness { intake, store, secrets, handler: recording, metrics, clock }
+}
+
+struct Answered {
+    status: u16,
+    body: serde_json::Value,
+}
+
+impl Harness {
+    /// Delivers a body signed with the test secret at the harness's time.
+    async fn deliver(&self, id: &str, body: &[u8]) -> Answered {
+        let headers = signed_headers(WEBHOOK_SECRET, id, self.clock.now().unix_timestamp(), body);
+        self.send(&headers, body, false).await
+    }
+
+    async fn send(&self, headers: &[(&str, String)], body: &[u8], base64: bool) -> Answered {
+        let json = apigw::event_json(&self.intake.endpoint.path(), headers, body, base64);
+        let deadline_ms = (self.clock.now() + Duration::seconds(9)).unix_timestamp() as u64 * 1000;
+        let response = self.intake.handle(apigw::request(&json, deadline_ms)).await;
+        let status = response.status().as_u16();
+        let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
+        Answered { status, body }
+    }
+
+    fn record(&self, key: &str) -> Option<billing::idempotency::IdempotencyRecord> {
+        self.store
+            .snapshot()
+            .into_iter()
+            .find(|r| r.delivery.key.as_str() == key)
+    }
+}
+
+fn created(account: &str) -> Vec<u8> {
+    envelope("subscription.created", subscription("sub_1", "trialing", account))
+}
+
+#[tokio::test]
+async fn a_verified_event_is_handled_once_and_completed() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let answer = h.deliver("msg_1", &created("acct_1")).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, serde_json::json!({"status": "processed"}));
+    let recorded = h.handler.recorded();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].event.external_customer_id(), Some("acct_1"));
+    let record = h.record("msg_1").unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+    assert_eq!(record.delivery.event_type.as_deref(), Some("subscription.created"));
+    assert_eq!(record.delivery.account_id.as_deref(), Some("acct_1"));
+    assert_eq!(record.expires_at, Some(h.clock.now() + Duration::days(30)));
+    assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "processed"), 1);
+}
+
+#[tokio::test]
+async fn a_base64_encoded_body_from_api_gateway_verifies_on_its_decoded_bytes() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    let headers = signed_headers(WEBHOOK_SECRET, "msg_b64", NOW, &body);
+
+    let answer = h.send(&headers, &body, true).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(h.handler.recorded().len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_over_256_kib_is_refused_with_413_before_any_store_call() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let mut data = subscription("sub_1", "active", "acct_1");
+    data["metadata"]["padding"] = "x".repeat(MAX_BODY_BYTES).into();
+    let body = envelope("subscription.created", data);
+
+    let answer = h.deliver("msg_big", &body).await;
+
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.body["error"], "payload_too_large");
+    assert_eq!(h.store.calls(), 0);
+    assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "too_large"), 1);
+}
+
+#[tokio::test]
+async fn a_missing_or_bad_signature_is_refused_with_401_and_nothing_stored() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    let good = signed_headers(WEBHOOK_SECRET, "msg_sig", NOW, &body);
+    let forged = signed_headers(ROTATED_SECRET, "msg_sig", NOW, &body);
+    let stale = signed_headers(WEBHOOK_SECRET, "msg_sig", NOW - 301, &body);
+
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (good[1..].to_vec(), "webhook-id: missing"),
+        (vec![good[0].clone(), good[2].clone()], "webhook-timestamp: missing"),
+        (good[..2].to_vec(), "webhook-signature: missing"),
+        (forged, "webhook-signature: no signature matches"),
+        (stale, "webhook-timestamp: too old"),
+    ];
+    for (headers, detail) in cases {
+        let answer = h.send(&headers, &body, false).await;
+        assert_eq!(answer.status, 401, "{detail}");
+        assert_eq!(answer.body["error"], "invalid_signature");
+        assert_eq!(answer.body["detail"], detail);
+    }
+    assert_eq!(h.store.calls(), 0);
+    assert!(h.handler.recorded().is_empty());
+    assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "signature_rejected"), 5);
+}
+
+#[tokio::test]
+async fn malformed_json_is_parked_with_its_raw_payload_and_answered_200() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = br#"{"type": "subscription.created", "data": {"id": "sub_1""#.to_vec();
+
+    let answer = h.deliver("msg_bad_json", &body).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, serde_json::json!({"status": "parked", "reason": "malformed"}));
+    let record = h.record("msg_bad_json").unwrap();
+    assert_eq!(record.status, RecordStatus::Parked);
+    assert_eq!(record.payload.as_deref(), Some(body.as_slice()));
+    assert_eq!(record.park_reason.unwrap().detail, "body is not valid JSON");
+    assert!(h.handler.recorded().is_empty());
+    assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "parked"), 1);
+}
+
+#[tokio::test]
+async fn a_subscription_missing_a_field_is_parked_naming_the_field_path() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let mut data = subscription("sub_1", "active", "acct_1");
+    data.as_object_mut().unwrap().remove("created_at");
+    data["customer"]["id"] = 42.into();
+
+    let answer = h.deliver("msg_missing", &envelope("subscription.created", data)).await;
+
+    assert_eq!(answer.status, 200);
+    let reason = h.record("msg_missing").unwrap().park_reason.unwrap();
+    assert_eq!(reason.code, "malformed");
+    assert_eq!(reason.detail, "data.customer.id: wrong type");
+}
+
+#[tokio::test]
+async fn an_unknown_event_type_is_parked() {
+    let h = harness(Endpoint::SubscriptionUpdated);
+    let answer = h.deliver("msg_refund", &envelope("refund.created", serde_json::json!({"id": "r_1"}))).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["reason"], "unknown_event_type");
+    let record = h.record("msg_refund").unwrap();
+    assert_eq!(record.delivery.event_type.as_deref(), Some("refund.created"));
+}
+
+#[tokio::test]
+async fn an_unknown_subscription_status_is_parked_not_guessed() {
+    let h = harness(Endpoint::SubscriptionUpdated);
+    let body = envelope("subscription.updated", subscription("sub_1", "frozen", "acct_1"));
+
+    let answer = h.deliver("msg_enum", &body).await;
+
+    assert_eq!(answer.body["reason"], "unknown_enum");
+    assert_eq!(h.record("msg_enum").unwrap().park_reason.unwrap().detail, "data.status: unknown value");
+    assert!(h.handler.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn an_event_sent_to_the_wrong_endpoint_is_parked_as_misrouted() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = envelope("order.paid", order("ord_1", "sub_1", "acct_1"));
+
+    let answer = h.deliver("msg_misrouted", &body).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["reason"], "misrouted");
+    let record = h.record("msg_misrouted").unwrap();
+    assert_eq!(record.status, RecordStatus::Parked);
+    assert_eq!(record.delivery.endpoint, "webhook-subscription-created");
+    assert!(h.handler.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_is_answered_200_costs_one_store_call_and_is_not_handled_again() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    h.deliver("msg_dup", &body).await;
+    let calls_before = h.store.calls();
+
+    let answer = h.deliver("msg_dup", &body).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, serde_json::json!({"status": "duplicate"}));
+    assert_eq!(h.store.calls() - calls_before, 1);
+    assert_eq!(h.handler.recorded().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_parked_event_stays_parked_once() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = envelope("order.paid", order("ord_1", "sub_1", "acct_1"));
+    h.deliver("msg_parked_twice", &body).await;
+
+    let answer = h.deliver("msg_parked_twice", &body).await;
+
+    assert_eq!(answer.body, serde_json::json!({"status": "duplicate"}));
+    assert_eq!(h.store.snapshot().len(), 1);
+    assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "parked"), 1);
+}
+
+#[tokio::test]
+async fn an_event_held_by_another_attempt_is_answered_409() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    let delivery = Delivery {
+        key: RecordKey::for_delivery("msg_busy"),
+        body_hash: BodyHash::of(&body),
+        endpoint: "webhook-subscription-created".into(),
+        webhook_id: "msg_busy".into(),
+        verification: "v1".into(),
+        event_type: None,
+        account_id: None,
+        received_at: h.clock.now(),
+    };
+    h.store
+        .claim(&delivery, h.clock.now() + Duration::seconds(5), h.clock.now())
+        .await
+        .unwrap();
+
+    let answer = h.deliver("msg_busy", &body).await;
+
+    assert_eq!(answer.status, 409);
+    assert_eq!(answer.body["error"], "in_progress");
+    assert!(h.handler.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    let delivery = Delivery {
+        key: RecordKey::for_delivery("msg_crashed"),
+        body_hash: BodyHash::of(&body),
+        endpoint: "webhook-subscription-created".into(),
+        webhook_id: "msg_crashed".into(),
+        verification: "v1".into(),
+        event_type: None,
+        account_id: None,
+        received_at: h.clock.now(),
+    };
+    h.store
+        .claim(&delivery, h.clock.now() + Duration::seconds(9), h.clock.now())
+        .await
+        .unwrap();
+    h.clock.advance(Duration::seconds(10));
+
+    let answer = h.deliver("msg_crashed", &body).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["status"], "processed");
+    assert_eq!(h.record("msg_crashed").unwrap().status, RecordStatus::Completed);
+}
+
+#[tokio::test]
+async fn the_same_id_with_another_body_is_parked_under_the_id_and_body_hash() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    h.deliver("msg_reused", &created("acct_1")).await;
+    let other = created("acct_2");
+
+    let answer = h.deliver("msg_reused", &other).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["reason"], "body_conflict");
+    let key = format!("msg_reused#{}", BodyHash::of(&other).as_str());
+    let parked = h.record(&key).unwrap();
+    assert_eq!(parked.status, RecordStatus::Parked);
+    assert_eq!(parked.payload.as_deref(), Some(other.as_slice()));
+    assert_eq!(h.record("msg_reused").unwrap().status, RecordStatus::Completed);
+    assert_eq!(h.handler.recorded().len(), 1, "the second body was not handled");
+
+    let again = h.deliver("msg_reused", &other).await;
+    assert_eq!(again.body["status"], "duplicate");
+}
+
+#[tokio::test]
+async fn dynamodb_unavailable_answers_503_changes_nothing_and_the_retry_succeeds() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    h.store.fail(StoreOp::Claim);
+
+    let answer = h.deliver("msg_outage", &body).await;
+
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.body, serde_json::json!({"error": "temporarily_unavailable", "detail": "retry later"}));
+    assert!(h.store.snapshot().is_empty());
+    assert!(h.handler.recorded().is_empty());
+
+    h.store.heal();
+    let retry = h.deliver("msg_outage", &body).await;
+    assert_eq!(retry.status, 200);
+    assert_eq!(h.handler.recorded().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_completion_answers_503_and_the_retry_does_not_lose_the_event() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    h.store.fail(StoreOp::Complete);
+
+    let answer = h.deliver("msg_no_complete", &body).await;
+
+    assert_eq!(answer.status, 503);
+    assert!(h.record("msg_no_complete").is_none(), "the claim was released");
+    h.store.heal();
+    let retry = h.deliver("msg_no_complete", &body).await;
+    assert_eq!(retry.status, 200);
+    assert_eq!(h.record("msg_no_complete").unwrap().status, RecordStatus::Completed);
+}
+
+/// A handler that fails transiently a given number of times, then succeeds.
+struct Flaky {
+    failures_left: AtomicUsize,
+    runs: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Flaky {
+    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<(), HandleError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let left = self.failures_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures_left.store(left - 1, Ordering::SeqCst);
+            return Err(HandleError::Transient("account store timed out".into()));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_transient_handler_failure_releases_the_claim_and_answers_503() {
+    let flaky = Arc::new(Flaky { failures_left: AtomicUsize::new(1), runs: AtomicUsize::new(0) });
+    let h = harness_with(Endpoint::SubscriptionCreated, Some(flaky.clone()));
+    let body = created("acct_1");
+
+    let first = h.deliver("msg_flaky", &body).await;
+    assert_eq!(first.status, 503);
+    assert!(h.record("msg_flaky").is_none());
+
+    let retry = h.deliver("msg_flaky", &body).await;
+    assert_eq!(retry.status, 200);
+    assert_eq!(flaky.runs.load(Ordering::SeqCst), 2);
+}
+
+struct Refusing;
+
+#[async_trait::async_trait]
+impl EventHandler for Refusing {
+    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<(), HandleError> {
+        Err(HandleError::Permanent(ParkReason::new("unknown_product", "data.product_id: not in the catalogue")))
+    }
+}
+
+#[tokio::test]
+async fn a_permanent_handler_failure_parks_the_claimed_event() {
+    let h = harness_with(Endpoint::SubscriptionCreated, Some(Arc::new(Refusing)));
+    let body = created("acct_1");
+
+    let answer = h.deliver("msg_refused", &body).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["reason"], "unknown_product");
+    let record = h.record("msg_refused").unwrap();
+    assert_eq!(record.status, RecordStatus::Parked);
+    assert_eq!(record.payload.as_deref(), Some(body.as_slice()));
+    assert_eq!(record.expires_at, None, "parked payloads are kept until resolved");
+}
+
+#[tokio::test]
+async fn a_rotated_webhook_secret_is_picked_up_after_one_signature_failure() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    h.deliver("msg_warm", &created("acct_1")).await; // caches the old secret
+    h.secrets.set(SecretId::PoloWebhook, format!(r#"["{ROTATED_SECRET}"]"#));
+    let body = created("acct_2");
+    let headers = signed_headers(ROTATED_SECRET, "msg_rotated", NOW, &body);
+
+    let answer = h.send(&headers, &body, false).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(h.secrets.fetch_count(), 2);
+}
+
+#[tokio::test]
+async fn forged_deliveries_reread_the_secret_at_most_once_a_minute() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    for i in 0..20 {
+        let forged = signed_headers(ROTATED_SECRET, &format!("msg_forged_{i}"), NOW, &body);
+        assert_eq!(h.send(&forged, &body, false).await.status, 401);
+    }
+    assert_eq!(h.secrets.fetch_count(), 2, "one cold read, one forced re-read");
+}
+
+#[tokio::test]
+async fn an_unreachable_secret_store_answers_503() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    h.secrets.set_failing(true);
+
+    let answer = h.deliver("msg_no_secret", &created("acct_1")).await;
+
+    assert_eq!(answer.status, 503);
+    assert!(h.store.snapshot().is_empty());
+}
+
+#[tokio::test]
+async fn every_log_line_carries_the_delivery_fields_and_no_secret_ever_appears() {
+    let (logs, _guard) = logs::capture();
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    let mut answers = Vec::new();
+    answers.push(h.deliver("msg_logged", &body).await);
+    answers.push(h.deliver("msg_logged", &body).await);
+    answers.push(h.send(&signed_headers(ROTATED_SECRET, "msg_forged", NOW, &body), &body, false).await);
+    answers.push(h.deliver("msg_bad", b"not json").await);
+    h.store.fail(StoreOp::Claim);
+    answers.push(h.deliver("msg_outage", &body).await);
+
+    let text = logs.text();
+    logs::assert_no_secret(&text);
+    for answer in &answers {
+        logs::assert_no_secret(&answer.body.to_string());
+    }
+    let answered: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["message"] == "webhook answered")
+        .collect();
+    assert_eq!(answered.len(), 5);
+    let first = &answered[0];
+    assert_eq!(first["span"]["function"], "webhook-subscription-created");
+    assert_eq!(first["span"]["request_id"], "req-0001");
+    assert_eq!(first["span"]["webhook_id"], "msg_logged");
+    assert_eq!(first["span"]["event_type"], "subscription.created");
+    assert_eq!(first["span"]["account_id"], "acct_1");
+    assert!(first["span"]["cold_start"].is_boolean());
+    assert!(text.contains("\"level\":\"ERROR\""), "the parked event and the outage log errors");
+}
