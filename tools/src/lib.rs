@@ -3,4 +3,5 @@
 //! nothing here is deployed.
 
 pub mod local;
+pub mod runtime_api;
 pub mod sample;

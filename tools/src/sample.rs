@@ -49,3 +49,33 @@ pub fn load(
         ],
     })
 }
+
+/// Re-signs a shipped API Gateway event (JSON text) for `webhook_id` at
+/// `now_unix`, keeping everything else as shipped: the smoke tests send the
+/// real `events/` files through the real binaries.
+pub fn resign_event(
+    event_json: &str,
+    webhook_id: &str,
+    secret: &str,
+    now_unix: i64,
+) -> Result<String, String> {
+    let mut event: serde_json::Value =
+        serde_json::from_str(event_json).map_err(|e| format!("event: {e}"))?;
+    let raw = event["body"].as_str().ok_or("event: no body")?;
+    let body = if event["isBase64Encoded"].as_bool().unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .map_err(|e| format!("event body is not base64: {e}"))?
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    let signature = sign(&SecretString::new(secret), webhook_id, now_unix, &body)
+        .map_err(|e| format!("secret: {e}"))?;
+    let headers = event["headers"]
+        .as_object_mut()
+        .ok_or("event: no headers object")?;
+    headers.insert("webhook-id".into(), webhook_id.into());
+    headers.insert("webhook-timestamp".into(), now_unix.to_string().into());
+    headers.insert("webhook-signature".into(), signature.into());
+    Ok(event.to_string())
+}

@@ -1,0 +1,143 @@
+//! The real compiled webhook binaries, run as Lambda runs them: through the
+//! Lambda Runtime API (the emulator in `tools`), with the shipped `events/`
+//! (re-signed with a fresh timestamp), the idempotency table on the DynamoDB
+//! emulator (moto), and the webhook secret from the local environment.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tools::local::LOCAL_WEBHOOK_SECRET;
+use tools::runtime_api::{Outcome, RuntimeApi};
+use tools::sample::resign_event;
+
+const BINARIES: [(&str, &str); 5] = [
+    ("webhook-subscription-created", env!("CARGO_BIN_EXE_webhook-subscription-created")),
+    ("webhook-subscription-updated", env!("CARGO_BIN_EXE_webhook-subscription-updated")),
+    ("webhook-subscription-canceled", env!("CARGO_BIN_EXE_webhook-subscription-canceled")),
+    ("webhook-payment-failed", env!("CARGO_BIN_EXE_webhook-payment-failed")),
+    ("webhook-payment-succeeded", env!("CARGO_BIN_EXE_webhook-payment-succeeded")),
+];
+
+fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").expect(
+        "MOTO_ENDPOINT is not set: run the project's test command (scripts/test.sh), \
+         which starts the DynamoDB/Secrets Manager emulator",
+    )
+}
+
+async fn fresh_table() -> String {
+    let config = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(moto_endpoint())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let name = format!("smoke-{}", std::process::id());
+    let _ = client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    name
+}
+
+fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str) -> tokio::process::Child {
+    tokio::process::Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint())
+        .env("STAGE", "local")
+        .env("POLO_ENVIRONMENT", "sandbox")
+        .env("IDEMPOTENCY_TABLE", table)
+        .env("POLO_WEBHOOK_SECRETS", format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the function binary starts")
+}
+
+fn status_and_body(outcome: Outcome) -> (u64, serde_json::Value) {
+    let Outcome::Response(response) = outcome else {
+        panic!("the function reported an error: {outcome:?}");
+    };
+    let status = response["statusCode"].as_u64().expect("a statusCode");
+    let body = serde_json::from_str(response["body"].as_str().expect("a body")).expect("a JSON body");
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redelivery_as_a_duplicate() {
+    let table = fresh_table().await;
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    for (name, binary) in BINARIES {
+        let api = RuntimeApi::start().await.unwrap();
+        let mut child = spawn(binary, name, &api, &table);
+        let shipped = std::fs::read_to_string(events.join(format!("{name}.json"))).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let event = resign_event(&shipped, &format!("msg_smoke_{name}"), LOCAL_WEBHOOK_SECRET, now).unwrap();
+
+        let first = status_and_body(api.invoke(&event, Duration::from_secs(20)).await.unwrap());
+        let again = status_and_body(api.invoke(&event, Duration::from_secs(20)).await.unwrap());
+        let forged = resign_event(&shipped, "msg_forged", "whsec_Zm9yZ2VkLXNlY3JldA==", now).unwrap();
+        let refused = status_and_body(api.invoke(&forged, Duration::from_secs(20)).await.unwrap());
+
+        assert_eq!(first, (200, serde_json::json!({"status": "processed"})), "{name}");
+        assert_eq!(again, (200, serde_json::json!({"status": "duplicate"})), "{name}");
+        assert_eq!(refused.0, 401, "{name}");
+        child.kill().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_binary_missing_its_configuration_refuses_to_start_naming_every_variable() {
+    let api = RuntimeApi::start().await.unwrap();
+    let output = tokio::process::Command::new(BINARIES[0].1)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
+        .env("AWS_LAMBDA_FUNCTION_NAME", BINARIES[0].0)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("POLO_ENVIRONMENT", "staging-ish")
+        .output()
+        .await
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for problem in [
+        "STAGE is missing",
+        "POLO_ENVIRONMENT must be one of sandbox, production",
+        "IDEMPOTENCY_TABLE is missing",
+        "POLO_WEBHOOK_SECRET_ARN is missing",
+    ] {
+        assert!(stderr.contains(problem), "{problem} not in: {stderr}");
+    }
+    assert!(api.first_poll().is_none(), "it never asked for work");
+}
