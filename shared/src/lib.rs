@@ -15,6 +15,7 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod handlers;
 pub mod idempotency;
 pub mod polo;

@@ -1,0 +1,235 @@
+//! The ONE transition: `apply(current, snapshot, now, policy)`. State comes
+//! from the subscription snapshot, never from the event type; ordering comes
+//! from the per-subscription watermark, never from arrival order. So any
+//! delivery order of the same snapshots, with any duplicates, ends in the
+//! same account.
+
+use super::account::{
+    AccountBilling, BillingStatus, Entitlement, KnownSubscription, PendingPaypalCancellation,
+    Provider, SubscriptionSnapshot,
+};
+use super::plan::PlanTier;
+use time::{Duration, OffsetDateTime};
+
+/// Grace periods (design.md "Lifecycle rules").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Keeps a renewing account entitled when the renewal lands after the period end.
+    pub renewal_grace: Duration,
+    /// Access kept after a failed renewal (default none).
+    pub past_due_grace: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            renewal_grace: Duration::hours(24),
+            past_due_grace: Duration::ZERO,
+        }
+    }
+}
+
+/// What applying a snapshot decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Write this new state (its version is the current one plus one).
+    Apply(Box<Applied>),
+    /// Nothing changes (a re-apply of what is already there).
+    Unchanged,
+    /// Older than what the account already holds for this subscription.
+    Stale {
+        held: OffsetDateTime,
+        received: OffsetDateTime,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub next: AccountBilling,
+    /// The desired entitlement differs from the current state's.
+    pub entitlement_changed: bool,
+    /// Two or more subscriptions grant access at once: alarm, keep the rule.
+    pub duplicate_subscriptions: bool,
+    /// This change queued the legacy PayPal subscription for cancellation.
+    pub paypal_cancellation_queued: bool,
+}
+
+/// Applies a Polo subscription snapshot to an account.
+pub fn apply(
+    current: &AccountBilling,
+    snapshot: &SubscriptionSnapshot,
+    now: OffsetDateTime,
+    policy: &Policy,
+) -> Decision {
+    if let Some(known) = current.subscription(&snapshot.id) {
+        if snapshot.watermark < known.watermark {
+            return Decision::Stale {
+                held: known.watermark,
+                received: snapshot.watermark,
+            };
+        }
+    }
+    let mut next = current.clone();
+    let entry = known_subscription(snapshot, policy);
+    match next.subscriptions.iter_mut().find(|s| s.id == entry.id) {
+        Some(existing) => *existing = entry,
+        None => next.subscriptions.push(entry),
+    }
+    next.subscriptions.sort_by(|a, b| a.id.cmp(&b.id));
+    next.polo_customer_id = Some(snapshot.customer_id.clone());
+    finish(current, next, now)
+}
+
+/// Re-derives the account at `now` with no new snapshot: entitlement that
+/// ran out without a webhook (the scheduled reconcile's safety net).
+pub fn refresh(current: &AccountBilling, now: OffsetDateTime) -> Decision {
+    finish(current, current.clone(), now)
+}
+
+fn finish(current: &AccountBilling, mut next: AccountBilling, now: OffsetDateTime) -> Decision {
+    derive(&mut next, now);
+    if next == *current {
+        return Decision::Unchanged;
+    }
+    next.version = current.version + 1;
+    let live = next.subscriptions.iter().filter(|s| s.entitled(now)).count();
+    Decision::Apply(Box::new(Applied {
+        entitlement_changed: next.desired_entitlement != current.desired_entitlement,
+        duplicate_subscriptions: live > 1,
+        paypal_cancellation_queued: next.pending_paypal_cancellation.is_some()
+            && current.pending_paypal_cancellation.is_none(),
+        next,
+    }))
+}
+
+fn known_subscription(s: &SubscriptionSnapshot, policy: &Policy) -> KnownSubscription {
+    let entitled_until = match s.status {
+        BillingStatus::Trial => s
+            .trial_end
+            .or(s.current_period_end)
+            .map(|end| end + policy.renewal_grace),
+        BillingStatus::Active => s.current_period_end.map(|end| {
+            if s.cancel_at_period_end {
+                end
+            } else {
+                end + policy.renewal_grace
+            }
+        }),
+        BillingStatus::PastDue if policy.past_due_grace > Duration::ZERO => Some(
+            s.current_period_end.unwrap_or(s.watermark) + policy.past_due_grace,
+        ),
+        _ => None,
+    };
+    KnownSubscription {
+        id: s.id.clone(),
+        product_id: s.product_id.clone(),
+        tier: s.tier,
+        status: s.status,
+        watermark: s.watermark,
+        started_at: s.started_at,
+        current_period_end: s.current_period_end,
+        trial_end: s.trial_end,
+        cancel_at_period_end: s.cancel_at_period_end,
+        entitled_until,
+    }
+}
+
+/// The account's current subscription: entitled first, then highest tier,
+/// then latest start (then id, so that the choice never depends on order).
+fn choose(subscriptions: &[KnownSubscription], now: OffsetDateTime) -> Option<&KnownSubscription> {
+    subscriptions
+        .iter()
+        .max_by_key(|s| (s.entitled(now), s.tier, s.started_at.unwrap_or(s.watermark), &s.id))
+}
+
+fn derive(next: &mut AccountBilling, now: OffsetDateTime) {
+    let current = choose(&next.subscriptions, now).cloned();
+    next.current_subscription_id = current.as_ref().map(|s| s.id.clone());
+    let polo_entitled = current.as_ref().is_some_and(|s| s.entitled(now));
+
+    // A legacy PayPal subscriber moves to Polo the moment a Polo
+    // subscription grants access; its PayPal subscription is then queued for
+    // cancellation so it is never charged twice.
+    if next.provider == Provider::Paypal && polo_entitled {
+        next.provider = Provider::Polo;
+        if let Some(paypal) = next.paypal.take() {
+            if next.pending_paypal_cancellation.is_none() {
+                next.pending_paypal_cancellation = Some(PendingPaypalCancellation {
+                    subscription_id: paypal.subscription_id,
+                    queued_at: now,
+                    attempts: 0,
+                });
+            }
+        }
+    }
+
+    if next.provider == Provider::Paypal {
+        if let Some(paypal) = &next.paypal {
+            let entitled = now < paypal.paid_through;
+            next.plan_tier = if entitled { paypal.tier } else { PlanTier::Free };
+            next.billing_status = if entitled {
+                BillingStatus::Active
+            } else {
+                BillingStatus::None
+            };
+            next.premium_expires_at = Some(paypal.paid_through);
+            next.renews_at = None;
+            next.cancel_at_period_end = false;
+            next.trial_ends_at = None;
+            next.desired_entitlement = if entitled {
+                Entitlement {
+                    entitled: true,
+                    tier: paypal.tier,
+                    expires_at: Some(paypal.paid_through),
+                }
+            } else {
+                Entitlement::NONE
+            };
+            return;
+        }
+    }
+
+    let Some(s) = current else {
+        next.plan_tier = PlanTier::Free;
+        next.billing_status = BillingStatus::None;
+        next.premium_expires_at = None;
+        next.renews_at = None;
+        next.cancel_at_period_end = false;
+        next.trial_ends_at = None;
+        next.desired_entitlement = Entitlement::NONE;
+        return;
+    };
+    next.plan_tier = match s.status {
+        BillingStatus::Canceled | BillingStatus::None => PlanTier::Free,
+        _ => s.tier,
+    };
+    next.billing_status = s.status;
+    next.premium_expires_at = match s.status {
+        BillingStatus::Trial => s.trial_end.or(s.current_period_end),
+        BillingStatus::Canceled | BillingStatus::None => None,
+        _ => s.current_period_end,
+    };
+    next.renews_at = match s.status {
+        BillingStatus::Trial if !s.cancel_at_period_end => s.trial_end.or(s.current_period_end),
+        BillingStatus::Active if !s.cancel_at_period_end => s.current_period_end,
+        _ => None,
+    };
+    next.cancel_at_period_end = s.cancel_at_period_end;
+    next.trial_ends_at = match s.status {
+        BillingStatus::Trial => s.trial_end,
+        _ => None,
+    };
+    next.desired_entitlement = if s.entitled(now) {
+        Entitlement {
+            entitled: true,
+            tier: s.tier,
+            expires_at: s.entitled_until,
+        }
+    } else {
+        Entitlement::NONE
+    };
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
