@@ -12,6 +12,7 @@
 //! - [`handlers`]: one handler per function.
 //! - [`app`]: what a function builds once at cold start.
 
+pub mod accounts;
 pub mod app;
 pub mod clock;
 pub mod config;
@@ -19,6 +20,8 @@ pub mod domain;
 pub mod handlers;
 pub mod idempotency;
 pub mod polo;
+pub mod provisioning;
 pub mod secrets;
 pub mod telemetry;
+pub mod updater;
 pub mod webhook;

@@ -19,7 +19,7 @@ use billing::polo::routing::Endpoint;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::InMemoryMetrics;
 use billing::webhook::{
-    DeliveryContext, EventHandler, HandleError, Intake, WebhookKeys, MAX_BODY_BYTES,
+    DeliveryContext, EventHandler, HandleError, Handled, Intake, WebhookKeys, MAX_BODY_BYTES,
 };
 use billing::idempotency::ParkReason;
 use billing::polo::events::PoloEvent;
@@ -383,14 +383,14 @@ struct Flaky {
 
 #[async_trait::async_trait]
 impl EventHandler for Flaky {
-    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<(), HandleError> {
+    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<Handled, HandleError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         let left = self.failures_left.load(Ordering::SeqCst);
         if left > 0 {
             self.failures_left.store(left - 1, Ordering::SeqCst);
             return Err(HandleError::Transient("account store timed out".into()));
         }
-        Ok(())
+        Ok(Handled::Applied)
     }
 }
 
@@ -413,7 +413,7 @@ struct Refusing;
 
 #[async_trait::async_trait]
 impl EventHandler for Refusing {
-    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<(), HandleError> {
+    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<Handled, HandleError> {
         Err(HandleError::Permanent(ParkReason::new("unknown_product", "data.product_id: not in the catalogue")))
     }
 }

@@ -142,6 +142,10 @@ pub struct AccountBilling {
     pub subscriptions: Vec<KnownSubscription>,
     pub current_subscription_id: Option<SubscriptionId>,
     pub desired_entitlement: Entitlement,
+    /// When the desired entitlement last changed: the age of a provisioning
+    /// mismatch is measured from here.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub entitlement_changed_at: Option<OffsetDateTime>,
     pub provisioned_entitlement: Option<ProvisionedEntitlement>,
     /// Compare-and-set version: every committed change adds one.
     pub version: u64,
@@ -165,6 +169,7 @@ impl AccountBilling {
             subscriptions: Vec::new(),
             current_subscription_id: None,
             desired_entitlement: Entitlement::NONE,
+            entitlement_changed_at: None,
             provisioned_entitlement: None,
             version: 0,
             paypal: None,

@@ -88,6 +88,9 @@ pub fn refresh(current: &AccountBilling, now: OffsetDateTime) -> Decision {
 
 fn finish(current: &AccountBilling, mut next: AccountBilling, now: OffsetDateTime) -> Decision {
     derive(&mut next, now);
+    if next.desired_entitlement != current.desired_entitlement {
+        next.entitlement_changed_at = Some(now);
+    }
     if next == *current {
         return Decision::Unchanged;
     }

@@ -1,5 +1,6 @@
 //! One handler per function. The webhook functions share the intake
-//! ([`crate::webhook::Intake`]) and differ only in their endpoint and the
-//! [`crate::webhook::EventHandler`] they run.
+//! ([`crate::webhook::Intake`]) and the [`lifecycle::LifecycleHandler`];
+//! [`webhooks::RecordingHandler`] is a test double that only records.
 
+pub mod lifecycle;
 pub mod webhooks;

@@ -1,11 +1,11 @@
-//! The event handler the webhook functions run.
+//! An event handler that only records.
 //!
-//! NOT YET THE LIFECYCLE: until the account-lifecycle work lands, a verified,
-//! routed, claimed event is only recorded (logged with its typed fields, and
-//! kept in memory for tests and the local server). No account is changed.
+//! A test double: records each verified, routed, claimed event (logged with
+//! its typed fields, and kept in memory) and changes nothing. The functions
+//! run [`super::lifecycle::LifecycleHandler`].
 
 use crate::polo::events::{EventData, PoloEvent};
-use crate::webhook::{DeliveryContext, EventHandler, HandleError};
+use crate::webhook::{DeliveryContext, EventHandler, HandleError, Handled};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use tracing::info;
@@ -30,7 +30,7 @@ impl RecordingHandler {
 
 #[async_trait]
 impl EventHandler for RecordingHandler {
-    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<(), HandleError> {
+    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<Handled, HandleError> {
         match &event.data {
             EventData::Subscription(s) => info!(
                 subscription_id = %s.id,
@@ -53,6 +53,6 @@ impl EventHandler for RecordingHandler {
                 webhook_id: ctx.webhook_id.clone(),
                 event: event.clone(),
             });
-        Ok(())
+        Ok(Handled::Applied)
     }
 }

@@ -3,7 +3,10 @@
 //! arrive, this module is the one place that changes. No wire type leaves
 //! it except through `From`/`TryFrom` into domain types.
 
+pub mod api;
+pub mod catalogue;
 pub mod events;
 pub mod routing;
+pub mod transform;
 pub mod verifier;
 pub mod wire;

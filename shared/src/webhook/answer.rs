@@ -8,8 +8,10 @@ use lambda_http::{Body, Response};
 /// How a delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// Verified and applied.
+    /// Verified and applied (or nothing to change).
     Processed,
+    /// Verified, but older than what the account holds: nothing changed.
+    Stale,
     /// Already completed or parked with the same body.
     Duplicate,
     /// Permanently unprocessable: parked with its payload (the code).
@@ -29,7 +31,7 @@ pub enum Answer {
 impl Answer {
     pub fn status(&self) -> u16 {
         match self {
-            Self::Processed | Self::Duplicate | Self::Parked(_) => 200,
+            Self::Processed | Self::Stale | Self::Duplicate | Self::Parked(_) => 200,
             Self::TooLarge => 413,
             Self::Unauthenticated(_) => 401,
             Self::InProgress => 409,
@@ -42,6 +44,7 @@ impl Answer {
     pub fn outcome(&self) -> &'static str {
         match self {
             Self::Processed => "processed",
+            Self::Stale => "stale",
             Self::Duplicate => "duplicate",
             Self::Parked(_) => "parked",
             Self::TooLarge => "too_large",
@@ -56,6 +59,7 @@ impl Answer {
         use serde_json::json;
         match self {
             Self::Processed => json!({"status": "processed"}),
+            Self::Stale => json!({"status": "stale"}),
             Self::Duplicate => json!({"status": "duplicate"}),
             Self::Parked(code) => json!({"status": "parked", "reason": code}),
             Self::TooLarge => json!({

@@ -5,7 +5,7 @@
 
 use super::answer::Answer;
 use super::keys::{KeysError, WebhookKeys};
-use super::{DeliveryContext, EventHandler, HandleError};
+use super::{DeliveryContext, EventHandler, HandleError, Handled};
 use crate::clock::Clock;
 use crate::idempotency::{
     BodyHash, Claim, ClaimOutcome, Delivery, IdempotencyRecord, IdempotencyStore, ParkOutcome,
@@ -174,7 +174,8 @@ impl Intake {
     ) -> Answer {
         let now = || self.clock.now();
         match self.handler.handle(event, ctx).await {
-            Ok(()) => match self.store.complete(claim, now()).await {
+            Ok(handled) => match self.store.complete(claim, now()).await {
+                Ok(()) if handled == Handled::Stale => Answer::Stale,
                 Ok(()) => Answer::Processed,
                 Err(err) => {
                     // The effects are in and idempotent; the retry re-applies

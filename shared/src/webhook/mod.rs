@@ -36,8 +36,19 @@ pub enum HandleError {
     Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// How a handler finished (all answered 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// The account changed.
+    Applied,
+    /// Nothing to change (a re-apply, or an event that carries no state).
+    Unchanged,
+    /// Older than what the account holds for the subscription.
+    Stale,
+}
+
 /// Applies one verified, parsed, correctly routed event.
 #[async_trait]
 pub trait EventHandler: Send + Sync {
-    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<(), HandleError>;
+    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<Handled, HandleError>;
 }

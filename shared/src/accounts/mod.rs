@@ -1,0 +1,125 @@
+//! The `AccountStore` port: the app's accounts (Convex is the source of
+//! truth). Every write is a compare-and-set on the account version, with the
+//! audit row written in the same transaction, so a concurrent change is
+//! never overwritten and no change goes unrecorded.
+
+mod memory;
+
+pub use memory::{AccountOp, InMemoryAccountStore};
+
+use crate::domain::{AccountBilling, AccountId, BillingStatus, PlanTier, Provider};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The audit row of one change: what caused it and before → after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// The Polo event (webhook id), checkout, or job that caused the change.
+    pub event_id: String,
+    pub event_type: String,
+    pub before: AuditSummary,
+    pub after: AuditSummary,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// The fields a support engineer reads in an audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditSummary {
+    pub version: u64,
+    pub provider: Provider,
+    pub plan_tier: PlanTier,
+    pub billing_status: BillingStatus,
+    pub entitled: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub premium_expires_at: Option<OffsetDateTime>,
+}
+
+impl From<&AccountBilling> for AuditSummary {
+    fn from(a: &AccountBilling) -> Self {
+        Self {
+            version: a.version,
+            provider: a.provider,
+            plan_tier: a.plan_tier,
+            billing_status: a.billing_status,
+            entitled: a.desired_entitlement.entitled,
+            premium_expires_at: a.premium_expires_at,
+        }
+    }
+}
+
+impl AuditEntry {
+    pub fn new(
+        event_id: impl Into<String>,
+        event_type: impl Into<String>,
+        before: &AccountBilling,
+        after: &AccountBilling,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            event_id: event_id.into(),
+            event_type: event_type.into(),
+            before: before.into(),
+            after: after.into(),
+            at,
+        }
+    }
+}
+
+/// A page of account ids and where the next page starts (`None`: done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub account_ids: Vec<AccountId>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountStoreError {
+    #[error("account not found")]
+    NotFound,
+    /// Someone else changed the account since it was read: re-read, re-apply.
+    #[error("version conflict (expected {expected}, current {current:?})")]
+    Conflict { expected: u64, current: Option<u64> },
+    /// The store refused the request as malformed: a bug on our side.
+    #[error("account store refused the request: {0}")]
+    Rejected(String),
+    /// Unreachable, timed out, or failing: transient, retry.
+    #[error("account store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn get(&self, account_id: &AccountId) -> Result<Option<AccountBilling>, AccountStoreError>;
+
+    /// Writes `next` (whose version is `expected_version + 1`) if the stored
+    /// version is still `expected_version`, and the audit row with it.
+    async fn compare_and_set(
+        &self,
+        expected_version: u64,
+        next: &AccountBilling,
+        audit: &AuditEntry,
+    ) -> Result<(), AccountStoreError>;
+
+    /// Accounts whose desired entitlement the orchestrator has not acknowledged.
+    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError>;
+
+    /// Accounts entitled past their expiry at `now`, or `past_due`.
+    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError>;
+
+    /// Accounts with a Polo subscription, a page at a time.
+    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError>;
+
+    /// Accounts with a queued PayPal cancellation.
+    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError>;
+}
+
+/// The rule `list_expired` implements, shared by every adapter's tests.
+pub fn is_expired(account: &AccountBilling, now: OffsetDateTime) -> bool {
+    let lapsed = account.desired_entitlement.entitled
+        && account.desired_entitlement.expires_at.is_some_and(|at| at <= now);
+    lapsed || account.billing_status == BillingStatus::PastDue
+}

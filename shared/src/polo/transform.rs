@@ -1,0 +1,154 @@
+//! Polo wire types → domain types. The identity and tier rules of design.md
+//! live here: the account is `customer.external_id` and nothing else (a
+//! disagreeing `metadata.accountId` is refused), the tier comes only from
+//! the product id. Every refusal is permanent and names its field.
+
+use super::catalogue::Catalogue;
+use super::wire::{self, SubscriptionStatus};
+use crate::domain::{AccountId, BillingStatus, CustomerId, ProductId, SubscriptionId, SubscriptionSnapshot};
+use crate::idempotency::ParkReason;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("data.customer.external_id: missing (no account)")]
+    NoAccount,
+    #[error("data.metadata.accountId: disagrees with data.customer.external_id")]
+    AccountMismatch,
+    #[error("data.product_id: not in the product catalogue")]
+    UnknownProduct,
+    #[error("data.status: unknown value")]
+    UnknownStatus,
+    #[error("{0}: invalid id")]
+    InvalidId(&'static str),
+    #[error("{0}: missing for this status")]
+    MissingDate(&'static str),
+}
+
+impl SnapshotError {
+    /// The parking reason for a webhook carrying this snapshot.
+    pub fn park_reason(&self) -> ParkReason {
+        let code = match self {
+            Self::NoAccount => "no_account",
+            Self::AccountMismatch => "account_mismatch",
+            Self::UnknownProduct => "unknown_product",
+            Self::UnknownStatus => "unknown_enum",
+            Self::InvalidId(_) | Self::MissingDate(_) => "malformed",
+        };
+        ParkReason::new(code, self.to_string())
+    }
+}
+
+/// Polo's status → design.md's lifecycle table.
+fn billing_status(status: SubscriptionStatus) -> Result<BillingStatus, SnapshotError> {
+    Ok(match status {
+        SubscriptionStatus::Trialing => BillingStatus::Trial,
+        SubscriptionStatus::Active => BillingStatus::Active,
+        SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid => BillingStatus::PastDue,
+        SubscriptionStatus::Incomplete => BillingStatus::Incomplete,
+        SubscriptionStatus::IncompleteExpired => BillingStatus::None,
+        SubscriptionStatus::Paused => BillingStatus::Paused,
+        SubscriptionStatus::Canceled => BillingStatus::Canceled,
+        SubscriptionStatus::Unknown => return Err(SnapshotError::UnknownStatus),
+    })
+}
+
+/// The account a Polo customer belongs to.
+pub fn account_of(customer: &wire::Customer, metadata: &wire::Metadata) -> Result<AccountId, SnapshotError> {
+    let external = customer.external_id.as_deref().ok_or(SnapshotError::NoAccount)?;
+    let account = AccountId::parse(external).map_err(|_| SnapshotError::InvalidId("data.customer.external_id"))?;
+    match metadata.get("accountId") {
+        None | Some(serde_json::Value::Null) => Ok(account),
+        Some(serde_json::Value::String(claimed)) if claimed == external => Ok(account),
+        Some(_) => Err(SnapshotError::AccountMismatch),
+    }
+}
+
+/// Converts a wire subscription, resolving its tier in the catalogue.
+pub fn snapshot(s: &wire::Subscription, catalogue: &Catalogue) -> Result<SubscriptionSnapshot, SnapshotError> {
+    let status = billing_status(s.status)?;
+    let account_id = account_of(&s.customer, &s.metadata)?;
+    let product_id = ProductId::parse(&s.product_id).map_err(|_| SnapshotError::InvalidId("data.product_id"))?;
+    let tier = catalogue.tier_of(&product_id).ok_or(SnapshotError::UnknownProduct)?;
+    match status {
+        BillingStatus::Active if s.current_period_end.is_none() => {
+            return Err(SnapshotError::MissingDate("data.current_period_end"))
+        }
+        BillingStatus::Trial if s.trial_end.is_none() && s.current_period_end.is_none() => {
+            return Err(SnapshotError::MissingDate("data.trial_end"))
+        }
+        _ => {}
+    }
+    Ok(SubscriptionSnapshot {
+        id: SubscriptionId::parse(&s.id).map_err(|_| SnapshotError::InvalidId("data.id"))?,
+        account_id,
+        customer_id: CustomerId::parse(&s.customer_id).map_err(|_| SnapshotError::InvalidId("data.customer_id"))?,
+        product_id,
+        tier,
+        status,
+        current_period_end: s.current_period_end,
+        trial_end: s.trial_end,
+        started_at: s.started_at,
+        cancel_at_period_end: s.cancel_at_period_end,
+        watermark: s.watermark(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PlanTier;
+
+    fn wire_subscription() -> wire::Subscription {
+        serde_json::from_value(serde_json::json!({
+            "id": "sub_1", "status": "unpaid", "product_id": "prod_p", "customer_id": "cus_1",
+            "customer": {"id": "cus_1", "external_id": "acct_1"},
+            "metadata": {"accountId": "acct_1", "planTier": "enterprise"},
+            "current_period_end": "2026-12-01T00:00:00Z",
+            "created_at": "2026-11-01T00:00:00Z", "modified_at": "2026-11-02T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn catalogue() -> Catalogue {
+        Catalogue::from_lists("prod_s", "prod_p", "prod_e").unwrap()
+    }
+
+    #[test]
+    fn the_tier_comes_from_the_product_never_from_metadata() {
+        let s = snapshot(&wire_subscription(), &catalogue()).unwrap();
+        assert_eq!(s.tier, PlanTier::Pro);
+        assert_eq!(s.status, BillingStatus::PastDue, "unpaid maps to past_due");
+        assert_eq!(s.watermark, time::macros::datetime!(2026-11-02 00:00 UTC));
+    }
+
+    #[test]
+    fn a_disagreeing_metadata_account_is_refused() {
+        let mut w = wire_subscription();
+        w.metadata.insert("accountId".into(), "acct_other".into());
+        assert_eq!(snapshot(&w, &catalogue()).unwrap_err(), SnapshotError::AccountMismatch);
+        assert_eq!(SnapshotError::AccountMismatch.park_reason().code, "account_mismatch");
+    }
+
+    #[test]
+    fn no_external_id_means_no_account() {
+        let mut w = wire_subscription();
+        w.customer.external_id = None;
+        assert_eq!(snapshot(&w, &catalogue()).unwrap_err(), SnapshotError::NoAccount);
+    }
+
+    #[test]
+    fn an_unknown_product_is_refused_not_guessed() {
+        let mut w = wire_subscription();
+        w.product_id = "prod_mystery".into();
+        assert_eq!(snapshot(&w, &catalogue()).unwrap_err(), SnapshotError::UnknownProduct);
+    }
+
+    #[test]
+    fn an_active_subscription_without_a_period_end_is_malformed() {
+        let mut w = wire_subscription();
+        w.status = SubscriptionStatus::Active;
+        w.current_period_end = None;
+        let err = snapshot(&w, &catalogue()).unwrap_err();
+        assert_eq!(err.park_reason().detail, "data.current_period_end: missing for this status");
+    }
+}

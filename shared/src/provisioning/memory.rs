@@ -1,0 +1,49 @@
+//! An in-memory orchestrator: records every push, applies a push only when
+//! its version is newer than the last applied one (the real orchestrator's
+//! rule), and can be made to fail like an outage.
+
+use super::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub struct InMemoryProvisioner {
+    pushes: Mutex<Vec<ProvisioningRequest>>,
+    applied: Mutex<HashMap<AccountId, ProvisioningRequest>>,
+    failing: AtomicBool,
+}
+
+impl InMemoryProvisioner {
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Every push received, in order (including refused-as-old ones).
+    pub fn pushes(&self) -> Vec<ProvisioningRequest> {
+        self.pushes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The orchestrator's current decision for an account.
+    pub fn decision(&self, account: &AccountId) -> Option<ProvisioningRequest> {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).get(account).cloned()
+    }
+}
+
+#[async_trait]
+impl Provisioner for InMemoryProvisioner {
+    async fn push(&self, request: &ProvisioningRequest, _deadline: OffsetDateTime) -> Result<(), ProvisionError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(ProvisionError::Unavailable("orchestrator set to fail".into()));
+        }
+        self.pushes.lock().unwrap_or_else(|p| p.into_inner()).push(request.clone());
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        let newer = applied
+            .get(&request.account_id)
+            .is_none_or(|last| request.version > last.version);
+        if newer {
+            applied.insert(request.account_id.clone(), request.clone());
+        }
+        Ok(())
+    }
+}

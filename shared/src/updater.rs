@@ -1,0 +1,184 @@
+//! Applies a change to a stored account and keeps the provisioning
+//! orchestrator in step — the one path every writer takes (webhooks,
+//! checkout confirmation, plan change, reconciliation, provisioning-sync).
+//!
+//! 1. read the account; 2. `apply()`; 3. compare-and-set it with its audit
+//! row (on a version conflict: re-read and re-apply, a bounded number of
+//! times); 4. only after that commit, push when desired ≠ provisioned;
+//! 5. record the acknowledgement (a second, small compare-and-set). A failed
+//! push never fails the caller: `provisioning-sync` pushes every mismatch.
+
+use crate::accounts::{AccountStore, AccountStoreError, AuditEntry};
+use crate::clock::Clock;
+use crate::domain::{self, AccountBilling, AccountId, Decision, Policy, ProvisionedEntitlement, SubscriptionSnapshot};
+use crate::provisioning::{ProvisionError, Provisioner, ProvisioningRequest};
+use crate::telemetry::{error_chain, MetricSink};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tracing::{error, info, warn};
+
+/// How many times a compare-and-set lost to a concurrent writer is retried.
+const CAS_ATTEMPTS: usize = 4;
+
+/// What caused a change: recorded in the audit row and the push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// The webhook id, checkout id or job run.
+    pub event_id: String,
+    /// The event type or job name.
+    pub event_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Applied(AccountBilling),
+    Unchanged(AccountBilling),
+    Stale,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("unknown account")]
+    UnknownAccount,
+    #[error("the account store refused the write: {0}")]
+    Rejected(String),
+    #[error("account store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<AccountStoreError> for UpdateError {
+    fn from(err: AccountStoreError) -> Self {
+        match err {
+            AccountStoreError::NotFound => Self::UnknownAccount,
+            AccountStoreError::Rejected(detail) => Self::Rejected(detail),
+            other => Self::Unavailable(Box::new(other)),
+        }
+    }
+}
+
+pub struct AccountUpdater {
+    pub accounts: Arc<dyn AccountStore>,
+    pub provisioner: Arc<dyn Provisioner>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricSink>,
+    pub policy: Policy,
+}
+
+impl AccountUpdater {
+    /// Applies a subscription snapshot to its account.
+    pub async fn apply_snapshot(
+        &self,
+        snapshot: &SubscriptionSnapshot,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        let policy = self.policy;
+        self.update(&snapshot.account_id, cause, deadline, |current, now| {
+            domain::apply(current, snapshot, now, &policy)
+        })
+        .await
+    }
+
+    /// Re-derives an account at the current time (entitlement that ran out).
+    pub async fn refresh(
+        &self,
+        account_id: &AccountId,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        self.update(account_id, cause, deadline, domain::refresh).await
+    }
+
+    async fn update(
+        &self,
+        account_id: &AccountId,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+        decide: impl Fn(&AccountBilling, OffsetDateTime) -> Decision,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        for attempt in 1..=CAS_ATTEMPTS {
+            let current = self.accounts.get(account_id).await?.ok_or(UpdateError::UnknownAccount)?;
+            let now = self.clock.now();
+            let applied = match decide(&current, now) {
+                Decision::Stale { held, received } => {
+                    info!(%held, %received, "stale snapshot: the account holds a newer one");
+                    self.metrics.count("StaleEvent", &[("Source", &cause.event_type)]);
+                    return Ok(UpdateOutcome::Stale);
+                }
+                Decision::Unchanged => {
+                    // A retry after a failed push: push again now rather than
+                    // waiting for provisioning-sync.
+                    let account = self.provision(current, cause, deadline).await;
+                    return Ok(UpdateOutcome::Unchanged(account));
+                }
+                Decision::Apply(applied) => applied,
+            };
+            let audit = AuditEntry::new(&cause.event_id, &cause.event_type, &current, &applied.next, now);
+            match self.accounts.compare_and_set(current.version, &applied.next, &audit).await {
+                Ok(()) => {}
+                Err(AccountStoreError::Conflict { .. }) if attempt < CAS_ATTEMPTS => {
+                    info!(attempt, "account changed concurrently; re-reading");
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            }
+            info!(
+                version = applied.next.version,
+                plan_tier = %applied.next.plan_tier,
+                billing_status = applied.next.billing_status.as_str(),
+                entitled = applied.next.desired_entitlement.entitled,
+                "account updated"
+            );
+            if applied.duplicate_subscriptions {
+                error!("two subscriptions grant access to one account: duplicate subscription");
+                self.metrics.count("DuplicateSubscriptions", &[]);
+            }
+            if applied.paypal_cancellation_queued {
+                info!("legacy PayPal subscription queued for cancellation");
+                self.metrics.count("PaypalCancellationQueued", &[]);
+            }
+            let account = self.provision(applied.next, cause, deadline).await;
+            return Ok(UpdateOutcome::Applied(account));
+        }
+        Err(UpdateError::Unavailable("compare-and-set kept losing to concurrent writers".into()))
+    }
+
+    /// Pushes the desired entitlement if the orchestrator has not
+    /// acknowledged it, then records the acknowledgement. Never fails: a
+    /// mismatch left behind is `provisioning-sync`'s to push.
+    pub async fn provision(&self, account: AccountBilling, cause: &Cause, deadline: OffsetDateTime) -> AccountBilling {
+        if !account.needs_push() {
+            return account;
+        }
+        let request = ProvisioningRequest::for_account(&account, &cause.event_type, &cause.event_id);
+        match self.provisioner.push(&request, deadline).await {
+            Ok(()) => {}
+            Err(err) => {
+                let outcome = match err {
+                    ProvisionError::Rejected(_) => "rejected",
+                    ProvisionError::Unavailable(_) => "failed",
+                };
+                warn!(error = %error_chain(&err), "provisioning push failed; provisioning-sync will retry");
+                self.metrics.count("ProvisioningPush", &[("Outcome", outcome)]);
+                return account;
+            }
+        }
+        self.metrics.count("ProvisioningPush", &[("Outcome", "ok")]);
+        let mut acked = account.clone();
+        acked.provisioned_entitlement = Some(ProvisionedEntitlement {
+            entitlement: account.desired_entitlement,
+            version: account.version,
+        });
+        acked.version = account.version + 1;
+        let audit = AuditEntry::new(&cause.event_id, "provisioning.acknowledged", &account, &acked, self.clock.now());
+        match self.accounts.compare_and_set(account.version, &acked, &audit).await {
+            Ok(()) => acked,
+            Err(err) => {
+                // The orchestrator has the push (it is keyed by version); the
+                // next sync records the acknowledgement.
+                warn!(error = %error_chain(&err), "could not record the provisioning acknowledgement");
+                account
+            }
+        }
+    }
+}
