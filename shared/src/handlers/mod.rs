@@ -3,4 +3,5 @@
 //! [`webhooks::RecordingHandler`] is a test double that only records.
 
 pub mod lifecycle;
+pub mod provisioning_sync;
 pub mod webhooks;

@@ -9,8 +9,14 @@ use time::OffsetDateTime;
 pub const NAMESPACE: &str = "PoloBilling";
 
 pub trait MetricSink: Send + Sync {
-    /// Adds one to `name` under the given dimensions.
-    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]);
+    /// Records one value of `name` (`unit`: a CloudWatch unit such as
+    /// `Count` or `Seconds`) under the given dimensions.
+    fn record(&self, name: &'static str, value: f64, unit: &'static str, dimensions: &[(&'static str, &str)]);
+
+    /// Adds one to `name`.
+    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]) {
+        self.record(name, 1.0, "Count", dimensions);
+    }
 }
 
 /// Writes EMF lines to stdout.
@@ -18,7 +24,13 @@ pub trait MetricSink: Send + Sync {
 pub struct EmfStdout;
 
 /// Builds one EMF line (public for tests and the benchmarks).
-pub fn emf_line(name: &str, dimensions: &[(&str, &str)], at: OffsetDateTime) -> String {
+pub fn emf_line(
+    name: &str,
+    value: f64,
+    unit: &str,
+    dimensions: &[(&str, &str)],
+    at: OffsetDateTime,
+) -> String {
     let mut root = serde_json::Map::new();
     let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
     root.insert(
@@ -28,28 +40,30 @@ pub fn emf_line(name: &str, dimensions: &[(&str, &str)], at: OffsetDateTime) -> 
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [names],
-                "Metrics": [{"Name": name, "Unit": "Count"}],
+                "Metrics": [{"Name": name, "Unit": unit}],
             }],
         }),
     );
     for (key, value) in dimensions {
         root.insert((*key).to_owned(), serde_json::Value::from(*value));
     }
-    root.insert(name.to_owned(), serde_json::Value::from(1));
+    root.insert(name.to_owned(), serde_json::Value::from(value));
     serde_json::Value::Object(root).to_string()
 }
 
 impl MetricSink for EmfStdout {
-    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]) {
-        println!("{}", emf_line(name, dimensions, OffsetDateTime::now_utc()));
+    fn record(&self, name: &'static str, value: f64, unit: &'static str, dimensions: &[(&'static str, &str)]) {
+        println!("{}", emf_line(name, value, unit, dimensions, OffsetDateTime::now_utc()));
     }
 }
 
 /// Records counters in memory, for tests and the local server.
 #[derive(Debug, Default)]
 pub struct InMemoryMetrics {
-    recorded: Mutex<Vec<(String, Vec<(String, String)>)>>,
+    recorded: Mutex<Vec<Recorded>>,
 }
+
+type Recorded = (String, f64, Vec<(String, String)>);
 
 impl InMemoryMetrics {
     /// How many times `name` was counted with `dimension = value`.
@@ -58,15 +72,27 @@ impl InMemoryMetrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|(n, dims)| n == name && dims.iter().any(|(k, v)| k == dimension && v == value))
+            .filter(|(n, _, dims)| n == name && dims.iter().any(|(k, v)| k == dimension && v == value))
             .count()
+    }
+
+    /// Every value recorded for `name`, in order.
+    pub fn values(&self, name: &str) -> Vec<f64> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, v, _)| *v)
+            .collect()
     }
 }
 
 impl MetricSink for InMemoryMetrics {
-    fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]) {
+    fn record(&self, name: &'static str, value: f64, _unit: &'static str, dimensions: &[(&'static str, &str)]) {
         self.recorded.lock().unwrap_or_else(|p| p.into_inner()).push((
             name.to_owned(),
+            value,
             dimensions
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -82,7 +108,7 @@ mod tests {
     #[test]
     fn an_emf_line_declares_its_metric_and_dimensions() {
         let at = time::macros::datetime!(2026-01-01 00:00 UTC);
-        let line = emf_line("WebhookOutcome", &[("Function", "webhook-x"), ("Outcome", "parked")], at);
+        let line = emf_line("WebhookOutcome", 1.0, "Count", &[("Function", "webhook-x"), ("Outcome", "parked")], at);
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(json["_aws"]["Timestamp"], 1_767_225_600_000_i64);
         assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Namespace"], "PoloBilling");
@@ -92,6 +118,6 @@ mod tests {
         );
         assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "WebhookOutcome");
         assert_eq!(json["Outcome"], "parked");
-        assert_eq!(json["WebhookOutcome"], 1);
+        assert_eq!(json["WebhookOutcome"], 1.0);
     }
 }

@@ -1,0 +1,86 @@
+//! `provisioning-sync` (every minute): pushes every account whose desired
+//! entitlement the orchestrator has not acknowledged, and reports the oldest
+//! mismatch's age (alarmed past 10 minutes). This is what makes a crash, a
+//! timeout or an orchestrator outage delay credentials instead of losing them.
+
+use crate::accounts::AccountStore;
+use crate::clock::Clock;
+use crate::telemetry::{error_chain, MetricSink};
+use crate::updater::{AccountUpdater, Cause};
+use time::OffsetDateTime;
+use tracing::{error, info};
+
+/// Accounts read per page.
+const PAGE: usize = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub mismatched: usize,
+    pub acknowledged: usize,
+    /// Seconds since the oldest still-unacknowledged change (0 if none).
+    pub oldest_unacknowledged_seconds: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not list provisioning mismatches")]
+pub struct SyncError(#[source] crate::accounts::AccountStoreError);
+
+pub async fn run(
+    updater: &AccountUpdater,
+    accounts: &dyn AccountStore,
+    clock: &dyn Clock,
+    metrics: &dyn MetricSink,
+    run_id: &str,
+    deadline: OffsetDateTime,
+) -> Result<SyncReport, SyncError> {
+    let cause = Cause {
+        event_id: format!("provisioning-sync:{run_id}"),
+        event_type: "provisioning-sync".to_owned(),
+    };
+    let mut report = SyncReport::default();
+    let mut oldest: Option<OffsetDateTime> = None;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let page = accounts.list_provisioning_mismatches(PAGE).await.map_err(|e| {
+            error!(error = %error_chain(&e), "provisioning-sync could not list mismatches");
+            SyncError(e)
+        })?;
+        // An account still listed after its push failed would come back on
+        // every page: stop once a page holds nothing new.
+        let fresh: Vec<_> = page
+            .into_iter()
+            .filter(|a| seen.insert(a.account_id.clone()))
+            .collect();
+        if fresh.is_empty() || clock.now() >= deadline {
+            break;
+        }
+        for account in fresh {
+            report.mismatched += 1;
+            let changed_at = account.entitlement_changed_at;
+            let after = updater.provision(account, &cause, deadline).await;
+            if after.needs_push() {
+                if let Some(at) = changed_at {
+                    oldest = Some(oldest.map_or(at, |o| o.min(at)));
+                }
+            } else {
+                report.acknowledged += 1;
+            }
+        }
+    }
+    report.oldest_unacknowledged_seconds = oldest
+        .map(|at| (clock.now() - at).whole_seconds().max(0))
+        .unwrap_or(0);
+    metrics.record(
+        "ProvisioningMismatchAgeSeconds",
+        report.oldest_unacknowledged_seconds as f64,
+        "Seconds",
+        &[],
+    );
+    info!(
+        mismatched = report.mismatched,
+        acknowledged = report.acknowledged,
+        oldest_unacknowledged_seconds = report.oldest_unacknowledged_seconds,
+        "provisioning-sync finished"
+    );
+    Ok(report)
+}

@@ -1,0 +1,276 @@
+//! Faults at every step of a webhook's life, the remaining rows of the
+//! answer table, and concurrent writers: the webhook answers per design.md,
+//! nothing is half-applied, and after Polo's retry or one provisioning-sync
+//! run the orchestrator's decision matches the account.
+
+mod support;
+
+use async_trait::async_trait;
+use billing::accounts::{AccountOp, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page};
+use billing::domain::{AccountBilling, AccountId, BillingStatus};
+use billing::idempotency::{RecordStatus, StoreOp};
+use billing::polo::routing::Endpoint;
+use serde_json::json;
+use std::sync::Arc;
+use support::system::{sub, System, ACCOUNT};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-15 12:00 UTC);
+const END: &str = "2026-12-01T00:00:00Z";
+
+fn active() -> serde_json::Value {
+    sub("sub_1", "active", "prod_pro_monthly", "2026-11-01T00:00:00Z", END)
+}
+
+fn assert_orchestrator_matches_account(system: &System) {
+    let account = system.account();
+    let decision = system.decision().expect("a decision");
+    assert_eq!(
+        (decision.entitled, decision.tier, decision.expires_at),
+        (
+            account.desired_entitlement.entitled,
+            account.desired_entitlement.tier,
+            account.desired_entitlement.expires_at
+        )
+    );
+    assert!(!account.needs_push());
+}
+
+#[tokio::test]
+async fn a_failed_claim_answers_503_and_changes_nothing_until_the_retry() {
+    let system = System::new(NOW);
+    system.store.fail(StoreOp::Claim);
+    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    assert_eq!(status, 503);
+    assert_eq!(system.account().version, 0);
+    assert!(system.pushes().is_empty());
+
+    system.store.heal();
+    assert_eq!(system.deliver("msg_1", "subscription.active", active()).await.0, 200);
+    assert_orchestrator_matches_account(&system);
+}
+
+#[tokio::test]
+async fn a_failed_account_read_answers_503_and_releases_the_claim() {
+    let system = System::new(NOW);
+    system.accounts.fail(AccountOp::Get);
+    let (status, body) = system.deliver("msg_1", "subscription.active", active()).await;
+    assert_eq!((status, body), (503, json!({"error": "temporarily_unavailable", "detail": "retry later"})));
+    assert!(system.store.snapshot().is_empty(), "claim released");
+    assert!(system.pushes().is_empty());
+
+    system.accounts.heal();
+    assert_eq!(system.deliver("msg_1", "subscription.active", active()).await.0, 200);
+    assert_eq!(system.account().billing_status, BillingStatus::Active);
+    assert_orchestrator_matches_account(&system);
+}
+
+#[tokio::test]
+async fn a_failed_account_write_answers_503_with_nothing_written_or_pushed() {
+    let system = System::new(NOW);
+    system.accounts.fail(AccountOp::CompareAndSet);
+    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    assert_eq!(status, 503);
+    assert_eq!(system.account().version, 0);
+    assert!(system.pushes().is_empty(), "no push before the write commits");
+
+    system.accounts.heal();
+    assert_eq!(system.deliver("msg_1", "subscription.active", active()).await.0, 200);
+    assert_orchestrator_matches_account(&system);
+}
+
+#[tokio::test]
+async fn a_failed_push_still_answers_200_and_provisioning_sync_delivers_it() {
+    let system = System::new(NOW);
+    system.provisioner.set_failing(true);
+    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    assert_eq!(status, 200);
+    let account = system.account();
+    assert_eq!(account.billing_status, BillingStatus::Active);
+    assert!(account.needs_push());
+    assert!(system.decision().is_none());
+
+    system.clock.set(NOW + time::Duration::minutes(3));
+    let stuck = system.provisioning_sync().await;
+    assert_eq!((stuck.mismatched, stuck.acknowledged), (1, 0));
+    assert_eq!(stuck.oldest_unacknowledged_seconds, 180);
+
+    system.provisioner.set_failing(false);
+    let report = system.provisioning_sync().await;
+    assert_eq!((report.mismatched, report.acknowledged, report.oldest_unacknowledged_seconds), (1, 1, 0));
+    assert_orchestrator_matches_account(&system);
+    assert_eq!(system.metrics.values("ProvisioningMismatchAgeSeconds"), vec![180.0, 0.0]);
+}
+
+#[tokio::test]
+async fn a_failed_completion_answers_503_and_the_retry_neither_reapplies_nor_repushes() {
+    let system = System::new(NOW);
+    system.store.fail(StoreOp::Complete);
+    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    assert_eq!(status, 503);
+    let written = system.account();
+    assert_eq!(system.pushes().len(), 1);
+
+    system.store.heal();
+    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    assert_eq!(status, 200);
+    assert_eq!(system.account(), written, "the re-apply changed nothing");
+    assert_eq!(system.pushes().len(), 1);
+    assert_eq!(system.store.snapshot()[0].status, RecordStatus::Completed);
+    assert_orchestrator_matches_account(&system);
+}
+
+#[tokio::test]
+async fn a_crash_between_the_write_and_the_push_is_repaired_by_provisioning_sync() {
+    let system = System::new(NOW);
+    system.deliver("msg_1", "subscription.active", active()).await;
+    assert!(system.decision().unwrap().entitled, "credentials issued");
+    system.provisioner.set_failing(true); // stands for the process dying before the push
+    system.deliver("msg_2", "subscription.revoked", sub("sub_1", "canceled", "prod_pro_monthly", "2026-11-02T00:00:00Z", END)).await;
+    assert!(system.decision().unwrap().entitled, "the revoke has not reached the orchestrator");
+    system.provisioner.set_failing(false);
+
+    system.provisioning_sync().await;
+
+    assert!(!system.decision().unwrap().entitled, "revoked");
+    assert_orchestrator_matches_account(&system);
+}
+
+async fn parked(system: &System, data: serde_json::Value) -> String {
+    let (status, body) = system.deliver("msg_p", "subscription.updated", data).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "parked");
+    assert_eq!(system.account().version, 0, "nothing applied");
+    assert!(system.pushes().is_empty());
+    body["reason"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_unknown_product_is_parked() {
+    let system = System::new(NOW);
+    let data = sub("sub_1", "active", "prod_mystery", "2026-11-01T00:00:00Z", END);
+    assert_eq!(parked(&system, data).await, "unknown_product");
+}
+
+#[tokio::test]
+async fn an_event_with_no_account_is_parked() {
+    let system = System::new(NOW);
+    let mut data = active();
+    data["customer"]["external_id"] = serde_json::Value::Null;
+    assert_eq!(parked(&system, data).await, "no_account");
+}
+
+#[tokio::test]
+async fn an_event_whose_metadata_names_another_account_is_parked() {
+    let system = System::new(NOW);
+    let mut data = active();
+    data["metadata"]["accountId"] = "acct_attacker".into();
+    assert_eq!(parked(&system, data).await, "account_mismatch");
+}
+
+#[tokio::test]
+async fn an_event_for_an_unknown_account_is_parked() {
+    let system = System::new(NOW);
+    let mut data = active();
+    data["customer"]["external_id"] = "acct_nobody".into();
+    data["metadata"]["accountId"] = "acct_nobody".into();
+    assert_eq!(parked(&system, data).await, "unknown_account");
+}
+
+#[tokio::test]
+async fn an_order_whose_subscription_polo_cannot_reach_answers_503() {
+    let system = System::new(NOW);
+    system.polo.set_failing(true);
+    let order = support::polo::order("ord_1", "sub_1", ACCOUNT);
+    let (status, _) = system.deliver("msg_o", "order.paid", order.clone()).await;
+    assert_eq!(status, 503);
+    assert!(system.store.snapshot().is_empty());
+
+    system.polo.set_failing(false);
+    system.polo.put_subscription(serde_json::from_value(active()).unwrap());
+    assert_eq!(system.deliver("msg_o", "order.paid", order).await.0, 200);
+    assert_eq!(system.account().billing_status, BillingStatus::Active);
+}
+
+#[tokio::test]
+async fn a_stale_event_answers_200_stale_and_changes_nothing() {
+    let system = System::new(NOW);
+    system.deliver("msg_2", "subscription.revoked", sub("sub_1", "canceled", "prod_pro_monthly", "2026-11-02T00:00:00Z", END)).await;
+    let before = system.account();
+
+    let (status, body) = system.deliver("msg_1", "subscription.active", active()).await;
+
+    assert_eq!((status, body), (200, json!({"status": "stale"})));
+    assert_eq!(system.account(), before);
+}
+
+/// An account store whose every call yields first, so two handlers really
+/// interleave between their read and their compare-and-set.
+struct Interleaving(Arc<InMemoryAccountStore>);
+
+#[async_trait]
+impl AccountStore for Interleaving {
+    async fn get(&self, id: &AccountId) -> Result<Option<AccountBilling>, AccountStoreError> {
+        tokio::task::yield_now().await;
+        self.0.get(id).await
+    }
+    async fn compare_and_set(&self, v: u64, next: &AccountBilling, audit: &AuditEntry) -> Result<(), AccountStoreError> {
+        tokio::task::yield_now().await;
+        self.0.compare_and_set(v, next, audit).await
+    }
+    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+        self.0.list_provisioning_mismatches(limit).await
+    }
+    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+        self.0.list_expired(now, limit).await
+    }
+    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError> {
+        self.0.list_polo_subscribers(cursor, limit).await
+    }
+    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+        self.0.list_pending_paypal_cancellations(limit).await
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_events_for_one_account_both_land() {
+    let system = System::new(NOW);
+    let updater = billing::updater::AccountUpdater {
+        accounts: Arc::new(Interleaving(system.accounts.clone())),
+        provisioner: system.provisioner.clone(),
+        clock: system.clock.clone(),
+        metrics: system.metrics.clone(),
+        policy: Default::default(),
+    };
+    let catalogue = support::system::catalogue();
+    let snapshot = |data| {
+        billing::polo::transform::snapshot(&serde_json::from_value(data).unwrap(), &catalogue).unwrap()
+    };
+    let a = snapshot(sub("sub_a", "active", "prod_starter", "2026-11-01T00:00:00Z", END));
+    let b = snapshot(sub("sub_b", "canceled", "prod_pro_monthly", "2026-11-01T00:00:00Z", END));
+    let cause = |id: &str| billing::updater::Cause { event_id: id.into(), event_type: "subscription.updated".into() };
+    let deadline = NOW + time::Duration::seconds(9);
+
+    let (cause_a, cause_b) = (cause("msg_a"), cause("msg_b"));
+    let (ra, rb) = tokio::join!(
+        updater.apply_snapshot(&a, &cause_a, deadline),
+        updater.apply_snapshot(&b, &cause_b, deadline)
+    );
+
+    assert!(ra.is_ok() && rb.is_ok());
+    let account = system.account();
+    let ids: Vec<_> = account.subscriptions.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, vec!["sub_a", "sub_b"], "both snapshots are in the account");
+    let audit = system.accounts.audit_rows(&account.account_id);
+    assert!(audit.iter().any(|r| r.event_id == "msg_a") && audit.iter().any(|r| r.event_id == "msg_b"));
+}
+
+#[tokio::test]
+async fn an_endpoint_receiving_an_order_for_a_subscription_endpoint_parks_it_as_misrouted() {
+    let system = System::new(NOW);
+    let order = support::polo::order("ord_1", "sub_1", ACCOUNT);
+    let (status, body) = system.deliver_to(Endpoint::SubscriptionCreated, "msg_m", "order.paid", order).await;
+    assert_eq!((status, body["reason"].as_str()), (200, Some("misrouted")));
+    assert_eq!(system.polo.calls(), 0);
+}

@@ -1,0 +1,7 @@
+//! Test support shared by the integration tests of the `billing` crate.
+#![allow(dead_code)]
+
+pub mod apigw;
+pub mod logs;
+pub mod polo;
+pub mod system;
