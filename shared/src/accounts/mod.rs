@@ -3,8 +3,10 @@
 //! audit row written in the same transaction, so a concurrent change is
 //! never overwritten and no change goes unrecorded.
 
+mod convex;
 mod memory;
 
+pub use convex::ConvexAccountStore;
 pub use memory::{AccountOp, InMemoryAccountStore};
 
 use crate::domain::{AccountBilling, AccountId, BillingStatus, PlanTier, Provider};

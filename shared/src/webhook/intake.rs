@@ -123,7 +123,7 @@ impl Intake {
                     webhook_id: delivery.webhook_id.clone(),
                     deadline: lease,
                 };
-                self.run_claimed(&claim, &event, &ctx, body).await
+                crate::http::deadline::scope(lease, self.run_claimed(&claim, &event, &ctx, body)).await
             }
             Ok(ClaimOutcome::Existing(existing)) => self.on_existing(&delivery, &existing, body).await,
             Err(err) => {

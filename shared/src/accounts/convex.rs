@@ -1,0 +1,181 @@
+//! The Convex adapter: the account store behind Convex HTTP actions on the
+//! deployment's site URL (tests/contract/convex is the contract). Each
+//! request is signed with the Convex signing secret and verified in Convex,
+//! which then runs internal functions: no deploy key leaves Convex.
+
+use super::{AccountStore, AccountStoreError, AuditEntry, Page};
+use crate::domain::{AccountBilling, AccountId};
+use crate::http::{deadline, FetchError, FetchRequest, SecureHttp};
+use crate::secrets::SecretString;
+use crate::signing::signature_headers;
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use url::Url;
+
+/// The most one Convex call may take, within the request's own deadline.
+const CALL_BUDGET: Duration = Duration::seconds(3);
+
+pub struct ConvexAccountStore {
+    http: SecureHttp,
+    site_url: Url,
+    secret: SecretString,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default, rename = "currentVersion")]
+    current_version: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    account: AccountBilling,
+}
+
+#[derive(Deserialize)]
+struct AccountsBody {
+    accounts: Vec<AccountBilling>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageBody {
+    account_ids: Vec<AccountId>,
+    cursor: Option<String>,
+}
+
+impl ConvexAccountStore {
+    pub fn new(http: SecureHttp, site_url: Url, signing_secret: SecretString) -> Self {
+        Self {
+            http,
+            site_url,
+            secret: signing_secret,
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        label: &'static str,
+        path: &str,
+        body: serde_json::Value,
+        expected_version: Option<u64>,
+    ) -> Result<T, AccountStoreError> {
+        let url = self
+            .site_url
+            .join(path)
+            .map_err(|_| AccountStoreError::Rejected("CONVEX_SITE_URL: cannot join a path".into()))?;
+        let body = serde_json::to_vec(&body).map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
+        let headers = signature_headers(&self.secret, &body, OffsetDateTime::now_utc().unix_timestamp())
+            .map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
+        let request = FetchRequest {
+            label,
+            method: Method::POST,
+            url,
+            headers,
+            body: Some(body),
+            bearer: None,
+            idempotency_key: None,
+            deadline: deadline::bounded(CALL_BUDGET),
+        };
+        match self.http.send(request).await {
+            Ok(response) => response.json().map_err(|e| AccountStoreError::Unavailable(Box::new(e))),
+            Err(FetchError::Status { status, body, .. }) if (400..500).contains(&status) => {
+                let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+                Err(match (status, parsed) {
+                    (404, Some(b)) if b.error == "account_not_found" => AccountStoreError::NotFound,
+                    (409, Some(b)) if b.error == "version_conflict" => AccountStoreError::Conflict {
+                        expected: expected_version.unwrap_or_default(),
+                        current: b.current_version,
+                    },
+                    (401, _) => AccountStoreError::Rejected("Convex refused our signature".into()),
+                    (_, Some(b)) => AccountStoreError::Rejected(format!(
+                        "HTTP {status} {}: {}",
+                        b.error,
+                        b.detail.unwrap_or_default()
+                    )),
+                    (_, None) => AccountStoreError::Rejected(format!("HTTP {status}")),
+                })
+            }
+            Err(err) => Err(AccountStoreError::Unavailable(Box::new(err))),
+        }
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, AccountStoreError> {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| AccountStoreError::Rejected(e.to_string()))
+}
+
+#[async_trait]
+impl AccountStore for ConvexAccountStore {
+    async fn get(&self, account_id: &AccountId) -> Result<Option<AccountBilling>, AccountStoreError> {
+        let body = json!({"accountId": account_id});
+        match self.call::<AccountBody>("convex.get", "billing/v1/accounts/get", body, None).await {
+            Ok(found) => Ok(Some(found.account)),
+            Err(AccountStoreError::NotFound) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn compare_and_set(
+        &self,
+        expected_version: u64,
+        next: &AccountBilling,
+        audit: &AuditEntry,
+    ) -> Result<(), AccountStoreError> {
+        let body = json!({"expectedVersion": expected_version, "account": next, "audit": audit});
+        self.call::<serde_json::Value>(
+            "convex.compare_and_set",
+            "billing/v1/accounts/compare-and-set",
+            body,
+            Some(expected_version),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+        let body = json!({"limit": limit});
+        let found: AccountsBody = self
+            .call("convex.provisioning_mismatches", "billing/v1/accounts/provisioning-mismatches", body, None)
+            .await?;
+        Ok(found.accounts)
+    }
+
+    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+        let body = json!({"now": rfc3339(now)?, "limit": limit});
+        let found: AccountsBody = self.call("convex.expired", "billing/v1/accounts/expired", body, None).await?;
+        Ok(found.accounts)
+    }
+
+    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError> {
+        let body = json!({"cursor": cursor, "limit": limit});
+        let page: PageBody = self
+            .call("convex.polo_subscribers", "billing/v1/accounts/polo-subscribers", body, None)
+            .await?;
+        Ok(Page {
+            account_ids: page.account_ids,
+            cursor: page.cursor,
+        })
+    }
+
+    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+        let body = json!({"limit": limit});
+        let found: AccountsBody = self
+            .call(
+                "convex.pending_paypal_cancellations",
+                "billing/v1/accounts/pending-paypal-cancellations",
+                body,
+                None,
+            )
+            .await?;
+        Ok(found.accounts)
+    }
+}
