@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod catalogue;
+pub mod client;
 pub mod events;
 pub mod routing;
 pub mod transform;

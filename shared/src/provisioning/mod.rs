@@ -4,8 +4,10 @@
 //! the orchestrator ignores versions older than the last it applied, so a
 //! repeated or late push is harmless.
 
+mod http;
 mod memory;
 
+pub use self::http::HttpProvisioner;
 pub use memory::InMemoryProvisioner;
 
 use crate::domain::{AccountBilling, AccountId, BillingStatus, PlanTier};
