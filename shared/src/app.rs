@@ -1,13 +1,23 @@
 //! What a function builds once at cold start: configuration, AWS clients,
-//! ports. Handlers then borrow it for every invocation.
+//! adapters and ports. Handlers then borrow it for every invocation.
 
-use crate::clock::SystemClock;
-use crate::config::{ConfigError, SecretsLocation, WebhookConfig};
-use crate::handlers::webhooks::RecordingHandler;
+use crate::accounts::ConvexAccountStore;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ConfigError, SecretsLocation, Stage, WebhookConfig};
+use crate::domain::Policy;
+use crate::handlers::lifecycle::LifecycleHandler;
+use crate::http::{RetryPolicy, SecureHttp};
 use crate::idempotency::DynamoDbIdempotencyStore;
+use crate::polo::api::SubscriptionLookup;
+use crate::polo::client::PoloClient;
 use crate::polo::routing::Endpoint;
-use crate::secrets::{CachedSecretSource, EnvSecretSource, SecretSource, SecretsManagerSource};
-use crate::telemetry::{error_chain, EmfStdout};
+use crate::provisioning::HttpProvisioner;
+use crate::secrets::{
+    CachedSecretSource, DownstreamSecrets, EnvSecretSource, SecretError, SecretId, SecretSource,
+    SecretsManagerSource,
+};
+use crate::telemetry::{error_chain, EmfStdout, MetricSink};
+use crate::updater::AccountUpdater;
 use crate::webhook::{Intake, WebhookKeys};
 use std::sync::Arc;
 use time::Duration;
@@ -17,42 +27,74 @@ use time::Duration;
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("a secret needed at start-up is unavailable or malformed")]
+    Secret(#[from] SecretError),
+    #[error("the HTTP client could not be built")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The secret source a configuration asks for, cached in memory.
+fn secret_source(config: &WebhookConfig, aws: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<CachedSecretSource> {
+    let source: Arc<dyn SecretSource> = match &config.secrets {
+        SecretsLocation::SecretsManager(arns) => Arc::new(SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(aws),
+            arns.clone(),
+        )),
+        SecretsLocation::Environment => Arc::new(EnvSecretSource::from_lookup(|name| std::env::var(name).ok())),
+    };
+    Arc::new(CachedSecretSource::new(source, clock))
 }
 
 /// Builds a webhook function's intake from the process environment.
 pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> {
-    let config = WebhookConfig::from_env()?;
+    let calls_polo = endpoint == Endpoint::PaymentSucceeded;
+    let config = WebhookConfig::from_env(calls_polo)?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let clock = Arc::new(SystemClock);
-    let source: Arc<dyn SecretSource> = match &config.secrets {
-        SecretsLocation::SecretsManager(arns) => Arc::new(SecretsManagerSource::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
-            arns.clone(),
-        )),
-        SecretsLocation::Environment => {
-            Arc::new(EnvSecretSource::from_lookup(|name| std::env::var(name).ok()))
-        }
-    };
-    let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
-        source,
-        clock.clone(),
-    ))));
-    // Warm the secret during init (not billed per request); a failure here
-    // is not fatal: each request retries and answers 503 until it works.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
+    let secrets = secret_source(&config, &aws, clock.clone());
+    let keys = Arc::new(WebhookKeys::new(secrets.clone()));
+    // Warm the webhook secret during init; a failure is not fatal (each
+    // request retries it and answers 503 until it works).
     if let Err(err) = keys.current().await {
         tracing::warn!(error = %error_chain(&err), "webhook secret not readable at init");
     }
-    let store = DynamoDbIdempotencyStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        config.idempotency_table.clone(),
-    );
+    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
+    let polo: Option<Arc<dyn SubscriptionLookup>> = config
+        .polo_api_base_url
+        .clone()
+        .map(|base| Arc::new(PoloClient::new(http.clone(), base, secrets.clone())) as Arc<dyn SubscriptionLookup>);
+    let updater = Arc::new(AccountUpdater {
+        accounts: Arc::new(ConvexAccountStore::new(
+            http.clone(),
+            config.convex_site_url.clone(),
+            downstream.convex_signing,
+        )),
+        provisioner: Arc::new(HttpProvisioner::new(
+            http,
+            config.provisioning_url.clone(),
+            downstream.provisioning_signing,
+        )),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        policy: Policy {
+            renewal_grace: config.renewal_grace,
+            past_due_grace: config.past_due_grace,
+        },
+    });
+    let store = DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&aws), config.idempotency_table.clone());
     Ok(Intake {
         endpoint,
         store: Arc::new(store),
         keys,
         clock,
-        metrics: Arc::new(EmfStdout),
-        handler: Arc::new(RecordingHandler::default()),
+        metrics,
+        handler: Arc::new(LifecycleHandler {
+            updater,
+            catalogue: Arc::new(config.catalogue),
+            polo,
+        }),
         fallback_lease: Duration::seconds(9),
     })
 }

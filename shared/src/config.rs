@@ -3,8 +3,10 @@
 //! start: a misconfigured deploy fails at init, not on a customer's webhook.
 //! Values are never echoed (some variables are secrets when `STAGE=local`).
 
+use crate::polo::catalogue::Catalogue;
 use crate::secrets::SecretId;
 use std::collections::HashMap;
+use url::Url;
 use std::fmt;
 use time::Duration;
 
@@ -71,6 +73,11 @@ pub struct WebhookConfig {
     pub secrets: SecretsLocation,
     pub renewal_grace: Duration,
     pub past_due_grace: Duration,
+    pub catalogue: Catalogue,
+    pub convex_site_url: Url,
+    pub provisioning_url: Url,
+    /// `POLO_API_BASE_URL`: only the functions that call Polo read it.
+    pub polo_api_base_url: Option<Url>,
 }
 
 /// Every problem found, each naming its variable.
@@ -122,6 +129,25 @@ impl Reader<'_> {
         value
     }
 
+    /// A required URL: https, or plain http to loopback with `STAGE=local`.
+    fn url(&mut self, name: &str, stage: Option<Stage>) -> Option<Url> {
+        let raw = self.required(name)?;
+        let Ok(url) = Url::parse(raw.trim()) else {
+            self.problems.push(format!("{name} must be an absolute URL"));
+            return None;
+        };
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let allowed = url.scheme() == "https"
+            || (url.scheme() == "http" && loopback && stage == Some(Stage::Local));
+        if !allowed {
+            self.problems.push(format!(
+                "{name} must be https (plain http only to loopback with STAGE=local)"
+            ));
+            return None;
+        }
+        Some(url)
+    }
+
     fn duration_or(&mut self, name: &str, default: Duration) -> Duration {
         let raw = self.optional(name);
         if raw.is_none() {
@@ -147,13 +173,14 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
 }
 
 impl WebhookConfig {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+    /// Reads the process environment. `calls_polo`: this function calls
+    /// Polo's API (payment-succeeded), so it needs the API base URL and key.
+    pub fn from_env(calls_polo: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok(), calls_polo)
     }
 
     /// Reads through any lookup (a map in tests).
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>, calls_polo: bool) -> Result<Self, ConfigError> {
         let mut r = Reader {
             lookup,
             problems: Vec::new(),
@@ -168,23 +195,49 @@ impl WebhookConfig {
             PoloEnvironment::parse,
         );
         let idempotency_table = r.required("IDEMPOTENCY_TABLE");
-        let secrets = webhook_secrets(&mut r, stage);
+        let mut needed = vec![SecretId::PoloWebhook, SecretId::Downstream];
+        if calls_polo {
+            needed.push(SecretId::PoloApiKey);
+        }
+        let secrets = secrets_location(&mut r, stage, &needed);
         let renewal_grace = r.duration_or("RENEWAL_GRACE", Duration::hours(24));
         let past_due_grace = r.duration_or("PAST_DUE_GRACE", Duration::ZERO);
+        let catalogue = catalogue(&mut r);
+        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
+        let provisioning_url = r.url("PROVISIONING_URL", stage);
+        let polo_api_base_url = if calls_polo {
+            r.url("POLO_API_BASE_URL", stage)
+        } else {
+            None
+        };
+        if polo_environment == Some(PoloEnvironment::Production)
+            && polo_api_base_url.as_ref().is_some_and(|u| u.scheme() != "https")
+        {
+            r.problems
+                .push("POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned());
+        }
 
-        match (stage, polo_environment, idempotency_table, secrets) {
-            (Some(stage), Some(polo_environment), Some(idempotency_table), Some(secrets))
-                if r.problems.is_empty() =>
-            {
-                Ok(Self {
-                    stage,
-                    polo_environment,
-                    idempotency_table,
-                    secrets,
-                    renewal_grace,
-                    past_due_grace,
-                })
-            }
+        match (stage, polo_environment, idempotency_table, secrets, catalogue, convex_site_url, provisioning_url) {
+            (
+                Some(stage),
+                Some(polo_environment),
+                Some(idempotency_table),
+                Some(secrets),
+                Some(catalogue),
+                Some(convex_site_url),
+                Some(provisioning_url),
+            ) if r.problems.is_empty() => Ok(Self {
+                stage,
+                polo_environment,
+                idempotency_table,
+                secrets,
+                renewal_grace,
+                past_due_grace,
+                catalogue,
+                convex_site_url,
+                provisioning_url,
+                polo_api_base_url,
+            }),
             _ => Err(ConfigError {
                 problems: r.problems,
             }),
@@ -192,139 +245,86 @@ impl WebhookConfig {
     }
 }
 
-/// A deployed stage reads the webhook secret from Secrets Manager; only
-/// `STAGE=local` may take it from `POLO_WEBHOOK_SECRETS`.
-fn webhook_secrets(r: &mut Reader<'_>, stage: Option<Stage>) -> Option<SecretsLocation> {
-    let arn = r.optional("POLO_WEBHOOK_SECRET_ARN");
-    let local_value = r.optional("POLO_WEBHOOK_SECRETS").is_some();
-    match (stage, arn, local_value) {
-        (_, Some(arn), _) => {
-            if !arn.starts_with("arn:") {
+fn catalogue(r: &mut Reader<'_>) -> Option<Catalogue> {
+    let starter = r.required("POLO_PLAN_ID_STARTER");
+    let pro = r.required("POLO_PLAN_ID_PRO");
+    let enterprise = r.required("POLO_PLAN_ID_ENTERPRISE");
+    let (starter, pro, enterprise) = (starter?, pro?, enterprise?);
+    Catalogue::from_lists(&starter, &pro, &enterprise)
+        .map_err(|problems| {
+            r.problems
+                .extend(problems.into_iter().map(|p| p.to_string()));
+        })
+        .ok()
+}
+
+/// The Secrets Manager ARN variable of each secret, and the plain
+/// variables that may stand in for it with `STAGE=local`.
+fn secret_variables(id: SecretId) -> (&'static str, &'static [&'static str]) {
+    match id {
+        SecretId::PoloWebhook => ("POLO_WEBHOOK_SECRET_ARN", &["POLO_WEBHOOK_SECRETS"]),
+        SecretId::PoloApiKey => ("POLO_API_KEY_SECRET_ARN", &["POLO_API_KEY"]),
+        SecretId::Downstream => (
+            "DOWNSTREAM_SECRET_ARN",
+            &["CONVEX_SIGNING_SECRET", "PROVISIONING_SIGNING_SECRET"],
+        ),
+    }
+}
+
+/// Deployed stages read every secret from Secrets Manager by ARN; only
+/// `STAGE=local` may take them all from plain variables instead.
+fn secrets_location(
+    r: &mut Reader<'_>,
+    stage: Option<Stage>,
+    needed: &[SecretId],
+) -> Option<SecretsLocation> {
+    let local = stage == Some(Stage::Local);
+    let mut arns = HashMap::new();
+    let mut missing = Vec::new();
+    for &id in needed {
+        let (arn_var, local_vars) = secret_variables(id);
+        let set: Vec<&str> = local_vars
+            .iter()
+            .copied()
+            .filter(|v| r.optional(v).is_some())
+            .collect();
+        if !local {
+            for var in &set {
                 r.problems
-                    .push("POLO_WEBHOOK_SECRET_ARN must be a Secrets Manager ARN".to_owned());
-                return None;
+                    .push(format!("{var} is only allowed with STAGE=local"));
             }
-            if local_value && stage != Some(Stage::Local) {
-                r.problems
-                    .push("POLO_WEBHOOK_SECRETS is only allowed with STAGE=local".to_owned());
+        }
+        match r.optional(arn_var) {
+            Some(arn) if arn.starts_with("arn:") => {
+                arns.insert(id, arn);
             }
-            Some(SecretsLocation::SecretsManager(HashMap::from([(
-                SecretId::PoloWebhook,
-                arn,
-            )])))
+            Some(_) => r
+                .problems
+                .push(format!("{arn_var} must be a Secrets Manager ARN")),
+            None if local && set.len() == local_vars.len() => {}
+            None if local => missing.push(format!(
+                "{arn_var} is missing (or, with STAGE=local, {})",
+                local_vars.join(" and ")
+            )),
+            None => missing.push(format!("{arn_var} is missing")),
         }
-        (Some(Stage::Local), None, true) => Some(SecretsLocation::Environment),
-        (Some(Stage::Local), None, false) => {
-            r.problems.push(
-                "POLO_WEBHOOK_SECRET_ARN is missing (or, with STAGE=local, POLO_WEBHOOK_SECRETS)"
-                    .to_owned(),
-            );
-            None
-        }
-        (_, None, local) => {
-            r.problems.push("POLO_WEBHOOK_SECRET_ARN is missing".to_owned());
-            if local {
-                r.problems
-                    .push("POLO_WEBHOOK_SECRETS is only allowed with STAGE=local".to_owned());
-            }
-            None
-        }
+    }
+    r.problems.extend(missing);
+    if !r.problems.is_empty() {
+        return None;
+    }
+    if arns.is_empty() {
+        Some(SecretsLocation::Environment)
+    } else if arns.len() == needed.len() {
+        Some(SecretsLocation::SecretsManager(arns))
+    } else {
+        r.problems.push(
+            "secrets must all come from Secrets Manager ARNs or, with STAGE=local, all from plain variables".to_owned(),
+        );
+        None
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(vars: &[(&str, &str)]) -> Result<WebhookConfig, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        WebhookConfig::from_lookup(&|name| map.get(name).cloned())
-    }
-
-    const DEPLOYED: &[(&str, &str)] = &[
-        ("STAGE", "prod"),
-        ("POLO_ENVIRONMENT", "production"),
-        ("IDEMPOTENCY_TABLE", "billing-idempotency"),
-        (
-            "POLO_WEBHOOK_SECRET_ARN",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:polo-webhook",
-        ),
-    ];
-
-    #[test]
-    fn a_complete_deployed_environment_reads_with_defaults() {
-        let config = read(DEPLOYED).unwrap();
-        assert_eq!(config.stage, Stage::Prod);
-        assert_eq!(config.renewal_grace, Duration::hours(24));
-        assert_eq!(config.past_due_grace, Duration::ZERO);
-        assert!(matches!(config.secrets, SecretsLocation::SecretsManager(_)));
-    }
-
-    #[test]
-    fn every_missing_variable_is_named_in_one_error() {
-        let err = read(&[]).unwrap_err();
-        let text = err.to_string();
-        for name in ["STAGE", "POLO_ENVIRONMENT", "IDEMPOTENCY_TABLE", "POLO_WEBHOOK_SECRET_ARN"] {
-            assert!(text.contains(&format!("{name} is missing")), "{text}");
-        }
-    }
-
-    #[test]
-    fn malformed_values_are_named_without_echoing_them() {
-        let err = read(&[
-            ("STAGE", "production-ish"),
-            ("POLO_ENVIRONMENT", "live"),
-            ("IDEMPOTENCY_TABLE", "t"),
-            ("POLO_WEBHOOK_SECRET_ARN", "whsec_pasted-the-secret-here"),
-            ("RENEWAL_GRACE", "one day"),
-        ])
-        .unwrap_err();
-        let text = err.to_string();
-        assert_eq!(err.problems.len(), 4, "{text}");
-        assert!(text.contains("STAGE must be one of local, dev, staging, prod"));
-        assert!(text.contains("POLO_ENVIRONMENT must be one of sandbox, production"));
-        assert!(text.contains("POLO_WEBHOOK_SECRET_ARN must be a Secrets Manager ARN"));
-        assert!(text.contains("RENEWAL_GRACE must be a duration"));
-        assert!(!text.contains("pasted-the-secret"));
-        assert!(!text.contains("production-ish"));
-    }
-
-    #[test]
-    fn a_local_stage_may_take_webhook_secrets_from_the_environment() {
-        let config = read(&[
-            ("STAGE", "local"),
-            ("POLO_ENVIRONMENT", "sandbox"),
-            ("IDEMPOTENCY_TABLE", "t"),
-            ("POLO_WEBHOOK_SECRETS", r#"["whsec_x"]"#),
-            ("PAST_DUE_GRACE", "3d"),
-        ])
-        .unwrap();
-        assert_eq!(config.secrets, SecretsLocation::Environment);
-        assert_eq!(config.past_due_grace, Duration::days(3));
-    }
-
-    #[test]
-    fn a_deployed_stage_refuses_plain_secrets_in_the_environment() {
-        let mut vars = DEPLOYED.to_vec();
-        vars.push(("POLO_WEBHOOK_SECRETS", r#"["whsec_x"]"#));
-        let err = read(&vars).unwrap_err();
-        assert_eq!(
-            err.problems,
-            vec!["POLO_WEBHOOK_SECRETS is only allowed with STAGE=local"]
-        );
-    }
-
-    #[test]
-    fn durations_parse_in_each_unit_and_refuse_anything_else() {
-        assert_eq!(parse_duration("30s"), Some(Duration::seconds(30)));
-        assert_eq!(parse_duration("15m"), Some(Duration::minutes(15)));
-        assert_eq!(parse_duration("24h"), Some(Duration::hours(24)));
-        assert_eq!(parse_duration("2d"), Some(Duration::days(2)));
-        for bad in ["", "h", "-1h", "1.5h", "1w", "24 h"] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
-        }
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

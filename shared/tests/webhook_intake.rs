@@ -3,12 +3,9 @@
 //! claim, retry and secret-rotation paths. In-memory ports throughout (the
 //! DynamoDB adapter has its own contract suite on the emulator).
 
-#[path = "support/apigw.rs"]
-mod apigw;
-#[path = "support/logs.rs"]
-mod logs;
-#[path = "support/polo.rs"]
-mod polo;
+mod support;
+
+use support::{apigw, logs, polo};
 
 use billing::clock::{Clock, ManualClock};
 use billing::handlers::webhooks::RecordingHandler;

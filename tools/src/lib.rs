@@ -2,6 +2,8 @@
 //! command) and the helpers `send-event` uses. Kept apart from `functions/`:
 //! nothing here is deployed.
 
+pub mod convex_stub;
 pub mod local;
+pub mod provisioning_receiver;
 pub mod runtime_api;
 pub mod sample;

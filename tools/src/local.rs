@@ -1,49 +1,87 @@
-//! The local server: every webhook function's real intake behind one router
-//! on loopback, with embedded defaults — in-memory idempotency store, the
+//! The local server: every webhook function's real intake and lifecycle
+//! behind one router on loopback, with embedded defaults — in-memory
+//! idempotency store, account store and provisioning orchestrator, the
 //! webhook secret from `POLO_WEBHOOK_SECRETS` or the documented local test
 //! secret — so it runs with no AWS account and no Docker.
 //!
 //! It plays API Gateway: each HTTP request becomes the `lambda_http`
 //! request a function would receive (raw body bytes, headers) and the
 //! function's answer goes back unchanged.
+//!
+//! Until the Polo sandbox exists, the Polo that `order.paid` consults knows
+//! the subscriptions of the sample events in `events/`.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use billing::accounts::InMemoryAccountStore;
 use billing::clock::SystemClock;
-use billing::handlers::webhooks::RecordingHandler;
+use billing::domain::{AccountBilling, AccountId, Policy};
+use billing::handlers::lifecycle::LifecycleHandler;
 use billing::idempotency::InMemoryIdempotencyStore;
+use billing::polo::api::InMemoryPolo;
+use billing::polo::catalogue::Catalogue;
 use billing::polo::routing::Endpoint;
+use billing::provisioning::InMemoryProvisioner;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::EmfStdout;
+use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 /// The documented local webhook secret (never valid anywhere else).
 pub const LOCAL_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtdGVzdC1zZWNyZXQtZG8tbm90LXVzZS1pbi1wcm9k";
+/// The accounts the local stack starts with (the sample events use the first).
+pub const LOCAL_ACCOUNTS: [&str; 3] = ["acct_local_1", "acct_local_2", "acct_local_3"];
+/// The local product catalogue (the sample events sell `prod_local_pro`).
+pub const LOCAL_PRODUCTS: (&str, &str, &str) = ("prod_local_starter", "prod_local_pro", "prod_local_enterprise");
 
 /// The assembled local system and its inspectable in-memory state.
 pub struct LocalStack {
     pub intakes: HashMap<Endpoint, Intake>,
     pub store: Arc<InMemoryIdempotencyStore>,
-    pub handler: Arc<RecordingHandler>,
+    pub accounts: Arc<InMemoryAccountStore>,
+    pub orchestrator: Arc<InMemoryProvisioner>,
+    pub polo: Arc<InMemoryPolo>,
 }
 
 impl LocalStack {
-    /// `webhook_secrets` is the JSON list (or single secret) Polo signs with.
-    pub fn new(webhook_secrets: &str) -> Self {
+    /// `webhook_secrets` is the JSON list (or single secret) Polo signs with;
+    /// `events_dir` holds the sample events whose subscriptions Polo knows.
+    pub fn new(webhook_secrets: &str, events_dir: &Path) -> Result<Self, String> {
         let clock = Arc::new(SystemClock);
         let secrets = Arc::new(InMemorySecretSource::default());
         secrets.set(SecretId::PoloWebhook, webhook_secrets);
-        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
-            secrets,
-            clock.clone(),
-        ))));
+        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(secrets, clock.clone()))));
         let store = Arc::new(InMemoryIdempotencyStore::default());
-        let handler = Arc::new(RecordingHandler::default());
+        let accounts = Arc::new(InMemoryAccountStore::default());
+        for id in LOCAL_ACCOUNTS {
+            let id = AccountId::parse(id).map_err(|e| e.to_string())?;
+            accounts.insert(AccountBilling::new(id));
+        }
+        let orchestrator = Arc::new(InMemoryProvisioner::default());
+        let polo = Arc::new(InMemoryPolo::default());
+        for subscription in crate::sample::subscriptions(events_dir)? {
+            polo.put_subscription(subscription);
+        }
+        let (starter, pro, enterprise) = LOCAL_PRODUCTS;
+        let catalogue = Catalogue::from_lists(starter, pro, enterprise).map_err(|e| format!("{e:?}"))?;
+        let metrics = Arc::new(EmfStdout);
+        let handler = Arc::new(LifecycleHandler {
+            updater: Arc::new(AccountUpdater {
+                accounts: accounts.clone(),
+                provisioner: orchestrator.clone(),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                policy: Policy::default(),
+            }),
+            catalogue: Arc::new(catalogue),
+            polo: Some(polo.clone()),
+        });
         let intakes = Endpoint::ALL
             .into_iter()
             .map(|endpoint| {
@@ -52,18 +90,20 @@ impl LocalStack {
                     store: store.clone(),
                     keys: keys.clone(),
                     clock: clock.clone(),
-                    metrics: Arc::new(EmfStdout),
+                    metrics: metrics.clone(),
                     handler: handler.clone(),
                     fallback_lease: time::Duration::seconds(9),
                 };
                 (endpoint, intake)
             })
             .collect();
-        Self {
+        Ok(Self {
             intakes,
             store,
-            handler,
-        }
+            accounts,
+            orchestrator,
+            polo,
+        })
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -72,9 +112,7 @@ impl LocalStack {
             router = router.route(
                 &endpoint.path(),
                 post(
-                    move |State(stack): State<Arc<LocalStack>>,
-                          parts: http::request::Parts,
-                          body: Bytes| async move {
+                    move |State(stack): State<Arc<LocalStack>>, parts: http::request::Parts, body: Bytes| async move {
                         stack.webhook(endpoint, parts, body).await
                     },
                 ),
@@ -83,12 +121,7 @@ impl LocalStack {
         router.with_state(self)
     }
 
-    async fn webhook(
-        &self,
-        endpoint: Endpoint,
-        parts: http::request::Parts,
-        body: Bytes,
-    ) -> axum::response::Response {
+    async fn webhook(&self, endpoint: Endpoint, parts: http::request::Parts, body: Bytes) -> axum::response::Response {
         let Some(intake) = self.intakes.get(&endpoint) else {
             return http::StatusCode::NOT_FOUND.into_response();
         };
@@ -99,7 +132,8 @@ impl LocalStack {
     }
 }
 
-/// `GET /dev/state`: what the local system recorded, for QA and the walkthrough.
+/// `GET /dev/state`: accounts, what the orchestrator holds, and the
+/// idempotency records — for QA and the walkthrough.
 async fn state(State(stack): State<Arc<LocalStack>>) -> Json<serde_json::Value> {
     let records: Vec<_> = stack
         .store
@@ -116,11 +150,15 @@ async fn state(State(stack): State<Arc<LocalStack>>) -> Json<serde_json::Value> 
             })
         })
         .collect();
-    let handled: Vec<_> = stack
-        .handler
-        .recorded()
-        .into_iter()
-        .map(|r| serde_json::json!({"webhookId": r.webhook_id, "type": r.event.event_type.as_str()}))
+    let credentials: Vec<_> = LOCAL_ACCOUNTS
+        .iter()
+        .filter_map(|id| AccountId::parse(id).ok())
+        .filter_map(|id| stack.orchestrator.decision(&id))
         .collect();
-    Json(serde_json::json!({"idempotency": records, "handled": handled}))
+    Json(serde_json::json!({
+        "accounts": stack.accounts.all(),
+        "credentials": credentials,
+        "provisioningPushes": stack.orchestrator.pushes().len(),
+        "idempotency": records,
+    }))
 }

@@ -79,3 +79,45 @@ pub fn resign_event(
     headers.insert("webhook-signature".into(), signature.into());
     Ok(event.to_string())
 }
+
+/// The subscription objects of the sample events (the `data` of every
+/// subscription event and the `subscription` embedded in orders), as the
+/// local stack's Polo knows them.
+pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subscription>, String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(events_dir) else {
+        return Ok(found);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_webhook = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("webhook-") && n.ends_with(".json"));
+        if !is_webhook {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let raw = event["body"].as_str().unwrap_or_default();
+        let body = if event["isBase64Encoded"].as_bool().unwrap_or(false) {
+            base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        } else {
+            raw.as_bytes().to_vec()
+        };
+        let envelope: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", path.display()))?;
+        let data = &envelope["data"];
+        let candidate = if envelope["type"].as_str().is_some_and(|t| t.starts_with("order.")) {
+            data["subscription"].clone()
+        } else {
+            data.clone()
+        };
+        if let Ok(subscription) = serde_json::from_value(candidate) {
+            found.push(subscription);
+        }
+    }
+    Ok(found)
+}

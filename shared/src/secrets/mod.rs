@@ -4,11 +4,13 @@
 
 mod aws;
 mod cache;
+mod downstream;
 mod env;
 mod memory;
 
 pub use aws::SecretsManagerSource;
 pub use cache::CachedSecretSource;
+pub use downstream::DownstreamSecrets;
 pub use env::EnvSecretSource;
 pub use memory::InMemorySecretSource;
 

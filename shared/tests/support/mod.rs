@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod apigw;
+pub mod aws;
 pub mod logs;
 pub mod polo;
 pub mod system;

@@ -25,7 +25,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          \x20   cargo run -q -p tools --bin send-event -- payment-succeeded --to subscription-created  # misrouted: parked\n\
          \x20   curl -s http://{address}/dev/state\n"
     );
-    let stack = Arc::new(LocalStack::new(&secrets));
+    let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let stack = Arc::new(LocalStack::new(&secrets, &events)?);
     axum::serve(listener, stack.router()).await?;
     Ok(())
 }

@@ -1,0 +1,131 @@
+//! A stand-in for the Convex deployment's billing HTTP actions: the same
+//! contract (tests/contract/convex), signature checked, backed by the
+//! in-memory account store. The smoke tests and the cold-start harness run
+//! the real binaries against it; it is not the Convex code (that is convex/).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore};
+use billing::domain::{AccountBilling, AccountId};
+use billing::polo::verifier::{verify, SignatureHeaders, WebhookSecret};
+use billing::secrets::SecretString;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub struct ConvexStub {
+    pub accounts: Arc<InMemoryAccountStore>,
+    secret: WebhookSecret,
+}
+
+impl ConvexStub {
+    pub fn new(accounts: Arc<InMemoryAccountStore>, signing_secret: &str) -> Result<Self, String> {
+        let secret = WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
+        Ok(Self { accounts, secret })
+    }
+
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/billing/v1/accounts/{call}", post(call))
+            .with_state(self)
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> (StatusCode, String) {
+    (status, body.to_string())
+}
+
+fn store_error(err: AccountStoreError) -> (StatusCode, String) {
+    match err {
+        AccountStoreError::NotFound => reply(StatusCode::NOT_FOUND, json!({"error": "account_not_found"})),
+        AccountStoreError::Conflict { current, .. } => reply(
+            StatusCode::CONFLICT,
+            json!({"error": "version_conflict", "currentVersion": current}),
+        ),
+        AccountStoreError::Rejected(detail) => reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "detail": detail}),
+        ),
+        AccountStoreError::Unavailable(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "internal"})),
+    }
+}
+
+fn invalid(detail: &str) -> (StatusCode, String) {
+    reply(StatusCode::BAD_REQUEST, json!({"error": "invalid_request", "detail": detail}))
+}
+
+async fn call(
+    State(stub): State<Arc<ConvexStub>>,
+    Path(call): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let signed = SignatureHeaders {
+        id: get("webhook-id"),
+        timestamp: get("webhook-timestamp"),
+        signature: get("webhook-signature"),
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if verify(&body, signed, std::slice::from_ref(&stub.secret), now, true).is_err() {
+        return reply(StatusCode::UNAUTHORIZED, json!({"error": "invalid_signature"}));
+    }
+    let Ok(args) = serde_json::from_slice::<Value>(&body) else {
+        return invalid("body: not JSON");
+    };
+    let limit = args["limit"].as_u64().unwrap_or(100) as usize;
+    let accounts = |list: Vec<AccountBilling>| reply(StatusCode::OK, json!({ "accounts": list }));
+    match call.as_str() {
+        "get" => {
+            let Some(id) = args["accountId"].as_str().and_then(|s| AccountId::parse(s).ok()) else {
+                return invalid("accountId: missing or invalid");
+            };
+            match stub.accounts.get(&id).await {
+                Ok(Some(account)) => reply(StatusCode::OK, json!({ "account": account })),
+                Ok(None) => store_error(AccountStoreError::NotFound),
+                Err(err) => store_error(err),
+            }
+        }
+        "compare-and-set" => {
+            let (Some(expected), Ok(account), Ok(audit)) = (
+                args["expectedVersion"].as_u64(),
+                serde_json::from_value::<AccountBilling>(args["account"].clone()),
+                serde_json::from_value::<AuditEntry>(args["audit"].clone()),
+            ) else {
+                return invalid("expectedVersion, account or audit: missing or invalid");
+            };
+            match stub.accounts.compare_and_set(expected, &account, &audit).await {
+                Ok(()) => reply(StatusCode::OK, json!({"version": account.version})),
+                Err(err) => store_error(err),
+            }
+        }
+        "provisioning-mismatches" => match stub.accounts.list_provisioning_mismatches(limit).await {
+            Ok(list) => accounts(list),
+            Err(err) => store_error(err),
+        },
+        "expired" => {
+            let Some(now) = args["now"]
+                .as_str()
+                .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+            else {
+                return invalid("now: missing or not RFC 3339");
+            };
+            match stub.accounts.list_expired(now, limit).await {
+                Ok(list) => accounts(list),
+                Err(err) => store_error(err),
+            }
+        }
+        "polo-subscribers" => match stub.accounts.list_polo_subscribers(args["cursor"].as_str(), limit).await {
+            Ok(page) => reply(StatusCode::OK, json!({"accountIds": page.account_ids, "cursor": page.cursor})),
+            Err(err) => store_error(err),
+        },
+        "pending-paypal-cancellations" => match stub.accounts.list_pending_paypal_cancellations(limit).await {
+            Ok(list) => accounts(list),
+            Err(err) => store_error(err),
+        },
+        _ => reply(StatusCode::NOT_FOUND, json!({"error": "not_found"})),
+    }
+}
