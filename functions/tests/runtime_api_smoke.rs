@@ -1,7 +1,8 @@
 //! The real compiled webhook binaries, run as Lambda runs them: through the
 //! Lambda Runtime API (the emulator in `tools`), with the shipped `events/`
 //! (re-signed with a fresh timestamp), the idempotency table on the DynamoDB
-//! emulator (moto), and the webhook secret from the local environment.
+//! emulator (moto), the account store behind the Convex stand-in, a
+//! provisioning receiver, and Polo's subscription lookup behind a stand-in.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -9,7 +10,15 @@ use aws_sdk_dynamodb::types::{
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tools::local::LOCAL_WEBHOOK_SECRET;
+use billing::accounts::InMemoryAccountStore;
+use billing::domain::{AccountBilling, AccountId};
+use billing::polo::api::InMemoryPolo;
+use billing::provisioning::InMemoryProvisioner;
+use std::sync::Arc;
+use tools::convex_stub::ConvexStub;
+use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
+use tools::polo_stub::PoloStub;
+use tools::provisioning_receiver::ProvisioningReceiver;
 use tools::runtime_api::{Outcome, RuntimeApi};
 use tools::sample::resign_event;
 
@@ -60,7 +69,49 @@ async fn fresh_table() -> String {
     name
 }
 
-fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str) -> tokio::process::Child {
+const CONVEX_SECRET: &str = "whsec_c21va2UtY29udmV4LXNpZ25pbmctc2VjcmV0";
+const PROVISIONING_SECRET: &str = "whsec_c21va2UtcHJvdmlzaW9uaW5nLXNpZ25pbmctc2VjcmV0";
+const POLO_KEY: &str = "polo_test_api_key_never_logged_7f3a";
+
+/// The services the binaries call, on loopback, with their in-memory state.
+struct Downstream {
+    accounts: Arc<InMemoryAccountStore>,
+    orchestrator: Arc<InMemoryProvisioner>,
+    convex_url: String,
+    provisioning_url: String,
+    polo_url: String,
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+async fn downstream() -> Downstream {
+    let accounts = Arc::new(InMemoryAccountStore::default());
+    accounts.insert(AccountBilling::new(AccountId::parse("acct_local_1").unwrap()));
+    let convex = Arc::new(ConvexStub::new(accounts.clone(), CONVEX_SECRET).unwrap());
+    let orchestrator = Arc::new(InMemoryProvisioner::default());
+    let receiver = Arc::new(ProvisioningReceiver::new(orchestrator.clone(), PROVISIONING_SECRET).unwrap());
+    let polo = Arc::new(InMemoryPolo::default());
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    for s in tools::sample::subscriptions(&events).unwrap() {
+        polo.put_subscription(s);
+    }
+    let polo_stub = Arc::new(PoloStub::new(polo, POLO_KEY));
+    Downstream {
+        accounts,
+        orchestrator,
+        convex_url: serve(convex.router()).await,
+        provisioning_url: format!("{}/", serve(receiver.router()).await),
+        polo_url: serve(polo_stub.router()).await,
+    }
+}
+
+fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str, down: &Downstream) -> tokio::process::Child {
+    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
     tokio::process::Command::new(binary)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
@@ -75,6 +126,15 @@ fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str) -> tokio::proc
         .env("POLO_ENVIRONMENT", "sandbox")
         .env("IDEMPOTENCY_TABLE", table)
         .env("POLO_WEBHOOK_SECRETS", format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#))
+        .env("CONVEX_SIGNING_SECRET", CONVEX_SECRET)
+        .env("PROVISIONING_SIGNING_SECRET", PROVISIONING_SECRET)
+        .env("POLO_API_KEY", POLO_KEY)
+        .env("POLO_API_BASE_URL", &down.polo_url)
+        .env("CONVEX_SITE_URL", &down.convex_url)
+        .env("PROVISIONING_URL", &down.provisioning_url)
+        .env("POLO_PLAN_ID_STARTER", starter)
+        .env("POLO_PLAN_ID_PRO", pro)
+        .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -95,10 +155,11 @@ fn status_and_body(outcome: Outcome) -> (u64, serde_json::Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redelivery_as_a_duplicate() {
     let table = fresh_table().await;
+    let down = downstream().await;
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     for (name, binary) in BINARIES {
         let api = RuntimeApi::start().await.unwrap();
-        let mut child = spawn(binary, name, &api, &table);
+        let mut child = spawn(binary, name, &api, &table, &down);
         let shipped = std::fs::read_to_string(events.join(format!("{name}.json"))).unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let event = resign_event(&shipped, &format!("msg_smoke_{name}"), LOCAL_WEBHOOK_SECRET, now).unwrap();
@@ -113,6 +174,14 @@ async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redel
         assert_eq!(refused.0, 401, "{name}");
         child.kill().await.unwrap();
     }
+    // The shipped story: trial, active, cancel scheduled, a failed payment,
+    // then the payment recovered — active until the period end, no renewal.
+    let account = down.accounts.account(&AccountId::parse("acct_local_1").unwrap()).unwrap();
+    assert_eq!(account.billing_status, billing::domain::BillingStatus::Active);
+    assert!(account.cancel_at_period_end);
+    let decision = down.orchestrator.decision(&account.account_id).expect("the orchestrator was told");
+    assert!(decision.entitled);
+    assert!(!account.needs_push(), "every push acknowledged");
 }
 
 #[tokio::test]

@@ -80,9 +80,9 @@ pub fn resign_event(
     Ok(event.to_string())
 }
 
-/// The subscription objects of the sample events (the `data` of every
-/// subscription event and the `subscription` embedded in orders), as the
-/// local stack's Polo knows them.
+/// The subscriptions of the sample events (the `data` of every subscription
+/// event and the `subscription` embedded in orders) as Polo knows them now:
+/// the newest version of each.
 pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subscription>, String> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(events_dir) else {
@@ -115,9 +115,11 @@ pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subsc
         } else {
             data.clone()
         };
-        if let Ok(subscription) = serde_json::from_value(candidate) {
+        if let Ok(subscription) = serde_json::from_value::<billing::polo::wire::Subscription>(candidate) {
             found.push(subscription);
         }
     }
+    found.sort_by(|a, b| a.id.cmp(&b.id).then(b.watermark().cmp(&a.watermark())));
+    found.dedup_by(|later, first| later.id == first.id);
     Ok(found)
 }
