@@ -7,14 +7,14 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId};
 use billing::polo::api::InMemoryPolo;
 use billing::provisioning::InMemoryProvisioner;
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 use tools::convex_stub::ConvexStub;
 use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
 use tools::polo_stub::PoloStub;
@@ -23,11 +23,26 @@ use tools::runtime_api::{Outcome, RuntimeApi};
 use tools::sample::resign_event;
 
 const BINARIES: [(&str, &str); 5] = [
-    ("webhook-subscription-created", env!("CARGO_BIN_EXE_webhook-subscription-created")),
-    ("webhook-subscription-updated", env!("CARGO_BIN_EXE_webhook-subscription-updated")),
-    ("webhook-subscription-canceled", env!("CARGO_BIN_EXE_webhook-subscription-canceled")),
-    ("webhook-payment-failed", env!("CARGO_BIN_EXE_webhook-payment-failed")),
-    ("webhook-payment-succeeded", env!("CARGO_BIN_EXE_webhook-payment-succeeded")),
+    (
+        "webhook-subscription-created",
+        env!("CARGO_BIN_EXE_webhook-subscription-created"),
+    ),
+    (
+        "webhook-subscription-updated",
+        env!("CARGO_BIN_EXE_webhook-subscription-updated"),
+    ),
+    (
+        "webhook-subscription-canceled",
+        env!("CARGO_BIN_EXE_webhook-subscription-canceled"),
+    ),
+    (
+        "webhook-payment-failed",
+        env!("CARGO_BIN_EXE_webhook-payment-failed"),
+    ),
+    (
+        "webhook-payment-succeeded",
+        env!("CARGO_BIN_EXE_webhook-payment-succeeded"),
+    ),
 ];
 
 fn moto_endpoint() -> String {
@@ -41,7 +56,9 @@ async fn fresh_table() -> String {
     let config = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
         .endpoint_url(moto_endpoint())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
@@ -83,7 +100,9 @@ struct Downstream {
 }
 
 async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     url
@@ -91,10 +110,13 @@ async fn serve(router: axum::Router) -> String {
 
 async fn downstream() -> Downstream {
     let accounts = Arc::new(InMemoryAccountStore::default());
-    accounts.insert(AccountBilling::new(AccountId::parse("acct_local_1").unwrap()));
+    accounts.insert(AccountBilling::new(
+        AccountId::parse("acct_local_1").unwrap(),
+    ));
     let convex = Arc::new(ConvexStub::new(accounts.clone(), CONVEX_SECRET).unwrap());
     let orchestrator = Arc::new(InMemoryProvisioner::default());
-    let receiver = Arc::new(ProvisioningReceiver::new(orchestrator.clone(), PROVISIONING_SECRET).unwrap());
+    let receiver =
+        Arc::new(ProvisioningReceiver::new(orchestrator.clone(), PROVISIONING_SECRET).unwrap());
     let polo = Arc::new(InMemoryPolo::default());
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     for s in tools::sample::subscriptions(&events).unwrap() {
@@ -110,7 +132,13 @@ async fn downstream() -> Downstream {
     }
 }
 
-fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str, down: &Downstream) -> tokio::process::Child {
+fn spawn(
+    binary: &str,
+    name: &str,
+    api: &RuntimeApi,
+    table: &str,
+    down: &Downstream,
+) -> tokio::process::Child {
     let (starter, pro, enterprise) = LOCAL_PRODUCTS;
     tokio::process::Command::new(binary)
         .env_clear()
@@ -125,7 +153,10 @@ fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str, down: &Downstr
         .env("STAGE", "local")
         .env("POLO_ENVIRONMENT", "sandbox")
         .env("IDEMPOTENCY_TABLE", table)
-        .env("POLO_WEBHOOK_SECRETS", format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#))
+        .env(
+            "POLO_WEBHOOK_SECRETS",
+            format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#),
+        )
         .env("CONVEX_SIGNING_SECRET", CONVEX_SECRET)
         .env("PROVISIONING_SIGNING_SECRET", PROVISIONING_SECRET)
         .env("POLO_API_KEY", POLO_KEY)
@@ -135,12 +166,26 @@ fn spawn(binary: &str, name: &str, api: &RuntimeApi, table: &str, down: &Downstr
         .env("POLO_PLAN_ID_STARTER", starter)
         .env("POLO_PLAN_ID_PRO", pro)
         .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .env("RUST_LOG", "debug")
+        .stdout(log_file(name))
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
         .expect("the function binary starts")
+}
+
+/// The binary's stdout (its JSON logs and EMF lines) goes where the project's
+/// test command scans every log line for secrets.
+fn log_file(name: &str) -> Stdio {
+    let dir = std::env::var("TEST_LOG_DIR")
+        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    let path = Path::new(&dir).join(format!("binary-{name}.jsonl"));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
 }
 
 fn status_and_body(outcome: Outcome) -> (u64, serde_json::Value) {
@@ -148,12 +193,14 @@ fn status_and_body(outcome: Outcome) -> (u64, serde_json::Value) {
         panic!("the function reported an error: {outcome:?}");
     };
     let status = response["statusCode"].as_u64().expect("a statusCode");
-    let body = serde_json::from_str(response["body"].as_str().expect("a body")).expect("a JSON body");
+    let body =
+        serde_json::from_str(response["body"].as_str().expect("a body")).expect("a JSON body");
     (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redelivery_as_a_duplicate() {
+async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redelivery_as_a_duplicate(
+) {
     let table = fresh_table().await;
     let down = downstream().await;
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
@@ -162,24 +209,48 @@ async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redel
         let mut child = spawn(binary, name, &api, &table, &down);
         let shipped = std::fs::read_to_string(events.join(format!("{name}.json"))).unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let event = resign_event(&shipped, &format!("msg_smoke_{name}"), LOCAL_WEBHOOK_SECRET, now).unwrap();
+        let event = resign_event(
+            &shipped,
+            &format!("msg_smoke_{name}"),
+            LOCAL_WEBHOOK_SECRET,
+            now,
+        )
+        .unwrap();
 
         let first = status_and_body(api.invoke(&event, Duration::from_secs(20)).await.unwrap());
         let again = status_and_body(api.invoke(&event, Duration::from_secs(20)).await.unwrap());
-        let forged = resign_event(&shipped, "msg_forged", "whsec_Zm9yZ2VkLXNlY3JldA==", now).unwrap();
+        let forged =
+            resign_event(&shipped, "msg_forged", "whsec_Zm9yZ2VkLXNlY3JldA==", now).unwrap();
         let refused = status_and_body(api.invoke(&forged, Duration::from_secs(20)).await.unwrap());
 
-        assert_eq!(first, (200, serde_json::json!({"status": "processed"})), "{name}");
-        assert_eq!(again, (200, serde_json::json!({"status": "duplicate"})), "{name}");
+        assert_eq!(
+            first,
+            (200, serde_json::json!({"status": "processed"})),
+            "{name}"
+        );
+        assert_eq!(
+            again,
+            (200, serde_json::json!({"status": "duplicate"})),
+            "{name}"
+        );
         assert_eq!(refused.0, 401, "{name}");
         child.kill().await.unwrap();
     }
     // The shipped story: trial, active, cancel scheduled, a failed payment,
     // then the payment recovered — active until the period end, no renewal.
-    let account = down.accounts.account(&AccountId::parse("acct_local_1").unwrap()).unwrap();
-    assert_eq!(account.billing_status, billing::domain::BillingStatus::Active);
+    let account = down
+        .accounts
+        .account(&AccountId::parse("acct_local_1").unwrap())
+        .unwrap();
+    assert_eq!(
+        account.billing_status,
+        billing::domain::BillingStatus::Active
+    );
     assert!(account.cancel_at_period_end);
-    let decision = down.orchestrator.decision(&account.account_id).expect("the orchestrator was told");
+    let decision = down
+        .orchestrator
+        .decision(&account.account_id)
+        .expect("the orchestrator was told");
     assert!(decision.entitled);
     assert!(!account.needs_push(), "every push acknowledged");
 }

@@ -34,13 +34,19 @@ pub enum StartupError {
 }
 
 /// The secret source a configuration asks for, cached in memory.
-fn secret_source(config: &WebhookConfig, aws: &aws_config::SdkConfig, clock: Arc<dyn Clock>) -> Arc<CachedSecretSource> {
+fn secret_source(
+    config: &WebhookConfig,
+    aws: &aws_config::SdkConfig,
+    clock: Arc<dyn Clock>,
+) -> Arc<CachedSecretSource> {
     let source: Arc<dyn SecretSource> = match &config.secrets {
         SecretsLocation::SecretsManager(arns) => Arc::new(SecretsManagerSource::new(
             aws_sdk_secretsmanager::Client::new(aws),
             arns.clone(),
         )),
-        SecretsLocation::Environment => Arc::new(EnvSecretSource::from_lookup(|name| std::env::var(name).ok())),
+        SecretsLocation::Environment => Arc::new(EnvSecretSource::from_lookup(|name| {
+            std::env::var(name).ok()
+        })),
     };
     Arc::new(CachedSecretSource::new(source, clock))
 }
@@ -61,10 +67,10 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
     }
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
     let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
-    let polo: Option<Arc<dyn SubscriptionLookup>> = config
-        .polo_api_base_url
-        .clone()
-        .map(|base| Arc::new(PoloClient::new(http.clone(), base, secrets.clone())) as Arc<dyn SubscriptionLookup>);
+    let polo: Option<Arc<dyn SubscriptionLookup>> = config.polo_api_base_url.clone().map(|base| {
+        Arc::new(PoloClient::new(http.clone(), base, secrets.clone()))
+            as Arc<dyn SubscriptionLookup>
+    });
     let updater = Arc::new(AccountUpdater {
         accounts: Arc::new(ConvexAccountStore::new(
             http.clone(),
@@ -83,7 +89,10 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
             past_due_grace: config.past_due_grace,
         },
     });
-    let store = DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&aws), config.idempotency_table.clone());
+    let store = DynamoDbIdempotencyStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.idempotency_table.clone(),
+    );
     Ok(Intake {
         endpoint,
         store: Arc::new(store),

@@ -6,9 +6,9 @@
 use crate::polo::catalogue::Catalogue;
 use crate::secrets::SecretId;
 use std::collections::HashMap;
-use url::Url;
 use std::fmt;
 use time::Duration;
+use url::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -133,7 +133,8 @@ impl Reader<'_> {
     fn url(&mut self, name: &str, stage: Option<Stage>) -> Option<Url> {
         let raw = self.required(name)?;
         let Ok(url) = Url::parse(raw.trim()) else {
-            self.problems.push(format!("{name} must be an absolute URL"));
+            self.problems
+                .push(format!("{name} must be an absolute URL"));
             return None;
         };
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
@@ -153,8 +154,13 @@ impl Reader<'_> {
         if raw.is_none() {
             return default;
         }
-        self.parsed(name, "a duration like 30s, 15m, 24h or 2d", raw, parse_duration)
-            .unwrap_or(default)
+        self.parsed(
+            name,
+            "a duration like 30s, 15m, 24h or 2d",
+            raw,
+            parse_duration,
+        )
+        .unwrap_or(default)
     }
 }
 
@@ -180,13 +186,21 @@ impl WebhookConfig {
     }
 
     /// Reads through any lookup (a map in tests).
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>, calls_polo: bool) -> Result<Self, ConfigError> {
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        calls_polo: bool,
+    ) -> Result<Self, ConfigError> {
         let mut r = Reader {
             lookup,
             problems: Vec::new(),
         };
         let raw = r.required("STAGE");
-        let stage = r.parsed("STAGE", "one of local, dev, staging, prod", raw, Stage::parse);
+        let stage = r.parsed(
+            "STAGE",
+            "one of local, dev, staging, prod",
+            raw,
+            Stage::parse,
+        );
         let raw = r.required("POLO_ENVIRONMENT");
         let polo_environment = r.parsed(
             "POLO_ENVIRONMENT",
@@ -211,13 +225,24 @@ impl WebhookConfig {
             None
         };
         if polo_environment == Some(PoloEnvironment::Production)
-            && polo_api_base_url.as_ref().is_some_and(|u| u.scheme() != "https")
+            && polo_api_base_url
+                .as_ref()
+                .is_some_and(|u| u.scheme() != "https")
         {
-            r.problems
-                .push("POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned());
+            r.problems.push(
+                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
+            );
         }
 
-        match (stage, polo_environment, idempotency_table, secrets, catalogue, convex_site_url, provisioning_url) {
+        match (
+            stage,
+            polo_environment,
+            idempotency_table,
+            secrets,
+            catalogue,
+            convex_site_url,
+            provisioning_url,
+        ) {
             (
                 Some(stage),
                 Some(polo_environment),

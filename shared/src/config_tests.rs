@@ -1,7 +1,10 @@
 use super::*;
 
 fn read_with(vars: &[(&str, &str)], calls_polo: bool) -> Result<WebhookConfig, ConfigError> {
-    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     WebhookConfig::from_lookup(&|name| map.get(name).cloned(), calls_polo)
 }
 
@@ -13,13 +16,22 @@ const DEPLOYED: &[(&str, &str)] = &[
     ("STAGE", "prod"),
     ("POLO_ENVIRONMENT", "production"),
     ("IDEMPOTENCY_TABLE", "billing-idempotency"),
-    ("POLO_WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:polo-webhook"),
-    ("DOWNSTREAM_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:downstream"),
+    (
+        "POLO_WEBHOOK_SECRET_ARN",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:polo-webhook",
+    ),
+    (
+        "DOWNSTREAM_SECRET_ARN",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:downstream",
+    ),
     ("POLO_PLAN_ID_STARTER", "prod_s"),
     ("POLO_PLAN_ID_PRO", "prod_p,prod_p_old"),
     ("POLO_PLAN_ID_ENTERPRISE", "prod_e"),
     ("CONVEX_SITE_URL", "https://happy-otter-123.convex.site"),
-    ("PROVISIONING_URL", "https://provisioning.internal.example/v1/entitlements"),
+    (
+        "PROVISIONING_URL",
+        "https://provisioning.internal.example/v1/entitlements",
+    ),
 ];
 
 const LOCAL: &[(&str, &str)] = &[
@@ -36,8 +48,15 @@ const LOCAL: &[(&str, &str)] = &[
     ("PROVISIONING_URL", "http://127.0.0.1:3000/dev/provisioning"),
 ];
 
-fn with(base: &[(&'static str, &'static str)], extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    let mut vars: Vec<_> = base.iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).copied().collect();
+fn with(
+    base: &[(&'static str, &'static str)],
+    extra: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
+    let mut vars: Vec<_> = base
+        .iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+        .copied()
+        .collect();
     vars.extend(extra.iter().filter(|(_, v)| !v.is_empty()).copied());
     vars
 }
@@ -50,7 +69,10 @@ fn a_complete_deployed_environment_reads_with_defaults() {
     assert_eq!(config.past_due_grace, Duration::ZERO);
     assert!(matches!(&config.secrets, SecretsLocation::SecretsManager(arns) if arns.len() == 2));
     let legacy = crate::domain::ProductId::parse("prod_p_old").unwrap();
-    assert_eq!(config.catalogue.tier_of(&legacy), Some(crate::domain::PlanTier::Pro));
+    assert_eq!(
+        config.catalogue.tier_of(&legacy),
+        Some(crate::domain::PlanTier::Pro)
+    );
     assert_eq!(config.polo_api_base_url, None);
 }
 
@@ -58,39 +80,68 @@ fn a_complete_deployed_environment_reads_with_defaults() {
 fn every_missing_variable_is_named_in_one_error() {
     let text = read(&[]).unwrap_err().to_string();
     for name in [
-        "STAGE", "POLO_ENVIRONMENT", "IDEMPOTENCY_TABLE", "POLO_WEBHOOK_SECRET_ARN", "DOWNSTREAM_SECRET_ARN",
-        "POLO_PLAN_ID_STARTER", "POLO_PLAN_ID_PRO", "POLO_PLAN_ID_ENTERPRISE", "CONVEX_SITE_URL", "PROVISIONING_URL",
+        "STAGE",
+        "POLO_ENVIRONMENT",
+        "IDEMPOTENCY_TABLE",
+        "POLO_WEBHOOK_SECRET_ARN",
+        "DOWNSTREAM_SECRET_ARN",
+        "POLO_PLAN_ID_STARTER",
+        "POLO_PLAN_ID_PRO",
+        "POLO_PLAN_ID_ENTERPRISE",
+        "CONVEX_SITE_URL",
+        "PROVISIONING_URL",
     ] {
-        assert!(text.contains(&format!("{name} is missing")), "{name} not named in: {text}");
+        assert!(
+            text.contains(&format!("{name} is missing")),
+            "{name} not named in: {text}"
+        );
     }
 }
 
 #[test]
 fn a_function_that_calls_polo_also_needs_its_api_url_and_key() {
     let text = read_with(DEPLOYED, true).unwrap_err().to_string();
-    assert!(text.contains("POLO_API_KEY_SECRET_ARN is missing"), "{text}");
+    assert!(
+        text.contains("POLO_API_KEY_SECRET_ARN is missing"),
+        "{text}"
+    );
     assert!(text.contains("POLO_API_BASE_URL is missing"), "{text}");
-    let vars = with(DEPLOYED, &[
-        ("POLO_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:polo-api-key"),
-        ("POLO_API_BASE_URL", "https://api.polo.example"),
-    ]);
+    let vars = with(
+        DEPLOYED,
+        &[
+            (
+                "POLO_API_KEY_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:polo-api-key",
+            ),
+            ("POLO_API_BASE_URL", "https://api.polo.example"),
+        ],
+    );
     let config = read_with(&vars, true).unwrap();
-    assert_eq!(config.polo_api_base_url.unwrap().as_str(), "https://api.polo.example/");
+    assert_eq!(
+        config.polo_api_base_url.unwrap().as_str(),
+        "https://api.polo.example/"
+    );
 }
 
 #[test]
 fn malformed_values_are_named_without_echoing_them() {
-    let vars = with(DEPLOYED, &[
-        ("STAGE", "production-ish"),
-        ("POLO_ENVIRONMENT", "live"),
-        ("POLO_WEBHOOK_SECRET_ARN", "whsec_pasted-the-secret-here"),
-        ("RENEWAL_GRACE", "one day"),
-        ("CONVEX_SITE_URL", "http://convex.example"),
-        ("POLO_PLAN_ID_PRO", "prod_p,prod_s"),
-    ]);
+    let vars = with(
+        DEPLOYED,
+        &[
+            ("STAGE", "production-ish"),
+            ("POLO_ENVIRONMENT", "live"),
+            ("POLO_WEBHOOK_SECRET_ARN", "whsec_pasted-the-secret-here"),
+            ("RENEWAL_GRACE", "one day"),
+            ("CONVEX_SITE_URL", "http://convex.example"),
+            ("POLO_PLAN_ID_PRO", "prod_p,prod_s"),
+        ],
+    );
     let err = read(&vars).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("STAGE must be one of local, dev, staging, prod"), "{text}");
+    assert!(
+        text.contains("STAGE must be one of local, dev, staging, prod"),
+        "{text}"
+    );
     assert!(text.contains("POLO_ENVIRONMENT must be one of sandbox, production"));
     assert!(text.contains("POLO_WEBHOOK_SECRET_ARN must be a Secrets Manager ARN"));
     assert!(text.contains("RENEWAL_GRACE must be a duration"));
@@ -101,10 +152,16 @@ fn malformed_values_are_named_without_echoing_them() {
 
 #[test]
 fn production_refuses_a_plain_http_polo_api() {
-    let vars = with(DEPLOYED, &[
-        ("POLO_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:k"),
-        ("POLO_API_BASE_URL", "http://127.0.0.1:9999"),
-    ]);
+    let vars = with(
+        DEPLOYED,
+        &[
+            (
+                "POLO_API_KEY_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:k",
+            ),
+            ("POLO_API_BASE_URL", "http://127.0.0.1:9999"),
+        ],
+    );
     let text = read_with(&vars, true).unwrap_err().to_string();
     assert!(text.contains("POLO_API_BASE_URL must be https"), "{text}");
 }
@@ -131,7 +188,10 @@ fn a_local_stage_missing_one_plain_secret_names_both_ways_to_set_it() {
 fn a_deployed_stage_refuses_plain_secrets_in_the_environment() {
     let vars = with(DEPLOYED, &[("POLO_WEBHOOK_SECRETS", r#"["whsec_x"]"#)]);
     let err = read(&vars).unwrap_err();
-    assert_eq!(err.problems, vec!["POLO_WEBHOOK_SECRETS is only allowed with STAGE=local"]);
+    assert_eq!(
+        err.problems,
+        vec!["POLO_WEBHOOK_SECRETS is only allowed with STAGE=local"]
+    );
 }
 
 #[test]

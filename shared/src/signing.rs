@@ -49,7 +49,12 @@ mod tests {
         let secret = SecretString::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let body = br#"{"accountId":"acct_1"}"#;
         let headers = signature_headers(&secret, body, 1_700_000_000).unwrap();
-        let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+        let get = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.as_str())
+        };
         let prepared = crate::polo::verifier::WebhookSecret::new(&secret).unwrap();
         let verified = crate::polo::verifier::verify(
             body,

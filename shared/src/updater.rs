@@ -2,15 +2,21 @@
 //! orchestrator in step — the one path every writer takes (webhooks,
 //! checkout confirmation, plan change, reconciliation, provisioning-sync).
 //!
-//! 1. read the account; 2. `apply()`; 3. compare-and-set it with its audit
-//! row (on a version conflict: re-read and re-apply, a bounded number of
-//! times); 4. only after that commit, push when desired ≠ provisioned;
-//! 5. record the acknowledgement (a second, small compare-and-set). A failed
-//! push never fails the caller: `provisioning-sync` pushes every mismatch.
+//! 1. read the account;
+//! 2. `apply()`;
+//! 3. compare-and-set it with its audit row (on a version conflict: re-read
+//!    and re-apply, a bounded number of times);
+//! 4. only after that commit, push when desired ≠ provisioned;
+//! 5. record the acknowledgement (a second, small compare-and-set).
+//!
+//! A failed push never fails the caller: `provisioning-sync` pushes every
+//! mismatch.
 
 use crate::accounts::{AccountStore, AccountStoreError, AuditEntry};
 use crate::clock::Clock;
-use crate::domain::{self, AccountBilling, AccountId, Decision, Policy, ProvisionedEntitlement, SubscriptionSnapshot};
+use crate::domain::{
+    self, AccountBilling, AccountId, Decision, Policy, ProvisionedEntitlement, SubscriptionSnapshot,
+};
 use crate::provisioning::{ProvisionError, Provisioner, ProvisioningRequest};
 use crate::telemetry::{error_chain, MetricSink};
 use std::sync::Arc;
@@ -86,7 +92,8 @@ impl AccountUpdater {
         cause: &Cause,
         deadline: OffsetDateTime,
     ) -> Result<UpdateOutcome, UpdateError> {
-        self.update(account_id, cause, deadline, domain::refresh).await
+        self.update(account_id, cause, deadline, domain::refresh)
+            .await
     }
 
     async fn update(
@@ -97,12 +104,17 @@ impl AccountUpdater {
         decide: impl Fn(&AccountBilling, OffsetDateTime) -> Decision,
     ) -> Result<UpdateOutcome, UpdateError> {
         for attempt in 1..=CAS_ATTEMPTS {
-            let current = self.accounts.get(account_id).await?.ok_or(UpdateError::UnknownAccount)?;
+            let current = self
+                .accounts
+                .get(account_id)
+                .await?
+                .ok_or(UpdateError::UnknownAccount)?;
             let now = self.clock.now();
             let applied = match decide(&current, now) {
                 Decision::Stale { held, received } => {
                     info!(%held, %received, "stale snapshot: the account holds a newer one");
-                    self.metrics.count("StaleEvent", &[("Source", &cause.event_type)]);
+                    self.metrics
+                        .count("StaleEvent", &[("Source", &cause.event_type)]);
                     return Ok(UpdateOutcome::Stale);
                 }
                 Decision::Unchanged => {
@@ -113,8 +125,18 @@ impl AccountUpdater {
                 }
                 Decision::Apply(applied) => applied,
             };
-            let audit = AuditEntry::new(&cause.event_id, &cause.event_type, &current, &applied.next, now);
-            match self.accounts.compare_and_set(current.version, &applied.next, &audit).await {
+            let audit = AuditEntry::new(
+                &cause.event_id,
+                &cause.event_type,
+                &current,
+                &applied.next,
+                now,
+            );
+            match self
+                .accounts
+                .compare_and_set(current.version, &applied.next, &audit)
+                .await
+            {
                 Ok(()) => {}
                 Err(AccountStoreError::Conflict { .. }) if attempt < CAS_ATTEMPTS => {
                     info!(attempt, "account changed concurrently; re-reading");
@@ -140,17 +162,25 @@ impl AccountUpdater {
             let account = self.provision(applied.next, cause, deadline).await;
             return Ok(UpdateOutcome::Applied(account));
         }
-        Err(UpdateError::Unavailable("compare-and-set kept losing to concurrent writers".into()))
+        Err(UpdateError::Unavailable(
+            "compare-and-set kept losing to concurrent writers".into(),
+        ))
     }
 
     /// Pushes the desired entitlement if the orchestrator has not
     /// acknowledged it, then records the acknowledgement. Never fails: a
     /// mismatch left behind is `provisioning-sync`'s to push.
-    pub async fn provision(&self, account: AccountBilling, cause: &Cause, deadline: OffsetDateTime) -> AccountBilling {
+    pub async fn provision(
+        &self,
+        account: AccountBilling,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+    ) -> AccountBilling {
         if !account.needs_push() {
             return account;
         }
-        let request = ProvisioningRequest::for_account(&account, &cause.event_type, &cause.event_id);
+        let request =
+            ProvisioningRequest::for_account(&account, &cause.event_type, &cause.event_id);
         match self.provisioner.push(&request, deadline).await {
             Ok(()) => {}
             Err(err) => {
@@ -159,7 +189,8 @@ impl AccountUpdater {
                     ProvisionError::Unavailable(_) => "failed",
                 };
                 warn!(error = %error_chain(&err), "provisioning push failed; provisioning-sync will retry");
-                self.metrics.count("ProvisioningPush", &[("Outcome", outcome)]);
+                self.metrics
+                    .count("ProvisioningPush", &[("Outcome", outcome)]);
                 return account;
             }
         }
@@ -170,8 +201,18 @@ impl AccountUpdater {
             version: account.version,
         });
         acked.version = account.version + 1;
-        let audit = AuditEntry::new(&cause.event_id, "provisioning.acknowledged", &account, &acked, self.clock.now());
-        match self.accounts.compare_and_set(account.version, &acked, &audit).await {
+        let audit = AuditEntry::new(
+            &cause.event_id,
+            "provisioning.acknowledged",
+            &account,
+            &acked,
+            self.clock.now(),
+        );
+        match self
+            .accounts
+            .compare_and_set(account.version, &acked, &audit)
+            .await
+        {
             Ok(()) => acked,
             Err(err) => {
                 // The orchestrator has the push (it is keyed by version); the

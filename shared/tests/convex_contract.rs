@@ -39,38 +39,70 @@ struct Replay {
     seen: Mutex<Seen>,
 }
 
-async fn answer(State(replay): State<Arc<Replay>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+async fn answer(
+    State(replay): State<Arc<Replay>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     let expected = &replay.fixture["request"];
     let mut seen = replay.seen.lock().unwrap();
     seen.requests += 1;
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let secret = WebhookSecret::new(&SecretString::new(SIGNING_SECRET)).unwrap();
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let signed = SignatureHeaders { id: get("webhook-id"), timestamp: get("webhook-timestamp"), signature: get("webhook-signature") };
+    let signed = SignatureHeaders {
+        id: get("webhook-id"),
+        timestamp: get("webhook-timestamp"),
+        signature: get("webhook-signature"),
+    };
     if let Err(err) = verify(&body, signed, &[secret], now, true) {
         seen.problems.push(format!("signature: {err}"));
-        return (StatusCode::UNAUTHORIZED, r#"{"error":"invalid_signature"}"#.to_owned());
+        return (
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"invalid_signature"}"#.to_owned(),
+        );
     }
     if method.as_str() != expected["method"] || uri.path() != expected["path"] {
-        seen.problems.push(format!("sent {method} {}, fixture says {} {}", uri.path(), expected["method"], expected["path"]));
+        seen.problems.push(format!(
+            "sent {method} {}, fixture says {} {}",
+            uri.path(),
+            expected["method"],
+            expected["path"]
+        ));
     }
     let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if sent != expected["body"] {
-        seen.problems.push(format!("body differs:\n sent     {sent}\n expected {}", expected["body"]));
+        seen.problems.push(format!(
+            "body differs:\n sent     {sent}\n expected {}",
+            expected["body"]
+        ));
     }
     let response = &replay.fixture["response"];
-    (StatusCode::from_u16(response["status"].as_u64().unwrap() as u16).unwrap(), response["body"].to_string())
+    (
+        StatusCode::from_u16(response["status"].as_u64().unwrap() as u16).unwrap(),
+        response["body"].to_string(),
+    )
 }
 
 /// Serves one fixture; returns the adapter pointed at it and the replay log.
 async fn serve(name: &str, secret: &str) -> (ConvexAccountStore, Arc<Replay>) {
-    let replay = Arc::new(Replay { fixture: fixture(name), seen: Mutex::default() });
+    let replay = Arc::new(Replay {
+        fixture: fixture(name),
+        seen: Mutex::default(),
+    });
     let router = Router::new().fallback(answer).with_state(replay.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let http = SecureHttp::new(true, RetryPolicy::NONE).unwrap();
-    (ConvexAccountStore::new(http, url.parse().unwrap(), SecretString::new(secret)), replay)
+    (
+        ConvexAccountStore::new(http, url.parse().unwrap(), SecretString::new(secret)),
+        replay,
+    )
 }
 
 fn assert_exact(replay: &Replay) {
@@ -101,13 +133,23 @@ fn every_fixture_account_is_exactly_the_rust_shape() {
         }
         let f: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let mut found = f["seed"]["accounts"].as_array().unwrap().clone();
-        found.extend(f["response"]["body"]["accounts"].as_array().cloned().unwrap_or_default());
+        found.extend(
+            f["response"]["body"]["accounts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
         found.extend(f["response"]["body"].get("account").cloned());
         found.extend(f["request"]["body"].get("account").cloned());
         for raw in found {
             let parsed: AccountBilling = serde_json::from_value(raw.clone())
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert_eq!(serde_json::to_value(&parsed).unwrap(), raw, "{}", path.display());
+            assert_eq!(
+                serde_json::to_value(&parsed).unwrap(),
+                raw,
+                "{}",
+                path.display()
+            );
             checked += 1;
         }
         if let Some(audit) = f["request"]["body"].get("audit") {
@@ -121,15 +163,29 @@ fn every_fixture_account_is_exactly_the_rust_shape() {
 #[tokio::test]
 async fn get_returns_the_found_account() {
     let (store, replay) = serve("get-found", SIGNING_SECRET).await;
-    let found = store.get(&AccountId::parse("acct_active").unwrap()).await.unwrap();
+    let found = store
+        .get(&AccountId::parse("acct_active").unwrap())
+        .await
+        .unwrap();
     assert_exact(&replay);
-    assert_eq!(found, Some(account(&fixture("get-found")["response"]["body"]["account"])));
+    assert_eq!(
+        found,
+        Some(account(
+            &fixture("get-found")["response"]["body"]["account"]
+        ))
+    );
 }
 
 #[tokio::test]
 async fn get_of_an_unknown_account_is_none() {
     let (store, replay) = serve("get-not-found", SIGNING_SECRET).await;
-    assert_eq!(store.get(&AccountId::parse("acct_nobody").unwrap()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(&AccountId::parse("acct_nobody").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     assert_exact(&replay);
 }
 
@@ -146,22 +202,40 @@ async fn a_failing_store_is_unavailable() {
         let (store, replay) = serve(name, SIGNING_SECRET).await;
         let err = call_by_index(&store, name, call).await;
         assert_exact(&replay);
-        assert!(matches!(err, AccountStoreError::Unavailable(_)), "{name}: {err:?}");
+        assert!(
+            matches!(err, AccountStoreError::Unavailable(_)),
+            "{name}: {err:?}"
+        );
     }
 }
 
 async fn call_by_index(store: &ConvexAccountStore, name: &str, call: usize) -> AccountStoreError {
     let b = body(name);
     match call {
-        0 => store.get(&AccountId::parse(b["accountId"].as_str().unwrap()).unwrap()).await.map(|_| ()),
+        0 => store
+            .get(&AccountId::parse(b["accountId"].as_str().unwrap()).unwrap())
+            .await
+            .map(|_| ()),
         1 => {
             let audit: AuditEntry = serde_json::from_value(b["audit"].clone()).unwrap();
-            store.compare_and_set(b["expectedVersion"].as_u64().unwrap(), &account(&b["account"]), &audit).await
+            store
+                .compare_and_set(
+                    b["expectedVersion"].as_u64().unwrap(),
+                    &account(&b["account"]),
+                    &audit,
+                )
+                .await
         }
         2 => store.list_provisioning_mismatches(100).await.map(|_| ()),
-        3 => store.list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), 100).await.map(|_| ()),
+        3 => store
+            .list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), 100)
+            .await
+            .map(|_| ()),
         4 => store.list_polo_subscribers(None, 2).await.map(|_| ()),
-        _ => store.list_pending_paypal_cancellations(100).await.map(|_| ()),
+        _ => store
+            .list_pending_paypal_cancellations(100)
+            .await
+            .map(|_| ()),
     }
     .unwrap_err()
 }
@@ -171,7 +245,11 @@ async fn cas(name: &str) -> (Result<(), AccountStoreError>, Arc<Replay>) {
     let b = body(name);
     let audit: AuditEntry = serde_json::from_value(b["audit"].clone()).unwrap();
     let result = store
-        .compare_and_set(b["expectedVersion"].as_u64().unwrap(), &account(&b["account"]), &audit)
+        .compare_and_set(
+            b["expectedVersion"].as_u64().unwrap(),
+            &account(&b["account"]),
+            &audit,
+        )
         .await;
     (result, replay)
 }
@@ -187,7 +265,16 @@ async fn compare_and_set_writes_when_the_version_matches() {
 async fn compare_and_set_reports_a_typed_conflict_with_the_current_version() {
     let (result, replay) = cas("cas-conflict").await;
     assert_exact(&replay);
-    assert!(matches!(result, Err(AccountStoreError::Conflict { expected: 0, current: Some(2) })), "{result:?}");
+    assert!(
+        matches!(
+            result,
+            Err(AccountStoreError::Conflict {
+                expected: 0,
+                current: Some(2)
+            })
+        ),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -202,7 +289,9 @@ async fn compare_and_set_with_a_bad_version_is_rejected_naming_the_field() {
     let (result, replay) = cas("cas-invalid").await;
     assert_exact(&replay);
     match result {
-        Err(AccountStoreError::Rejected(detail)) => assert!(detail.contains("account.version: must be expectedVersion + 1")),
+        Err(AccountStoreError::Rejected(detail)) => {
+            assert!(detail.contains("account.version: must be expectedVersion + 1"))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -210,26 +299,46 @@ async fn compare_and_set_with_a_bad_version_is_rejected_naming_the_field() {
 #[tokio::test]
 async fn lists_return_the_fixture_accounts() {
     let (store, replay) = serve("mismatches-found", SIGNING_SECRET).await;
-    assert_eq!(store.list_provisioning_mismatches(100).await.unwrap(), accounts(&fixture("mismatches-found")["response"]["body"]["accounts"]));
+    assert_eq!(
+        store.list_provisioning_mismatches(100).await.unwrap(),
+        accounts(&fixture("mismatches-found")["response"]["body"]["accounts"])
+    );
     assert_exact(&replay);
 
     let (store, replay) = serve("mismatches-empty", SIGNING_SECRET).await;
-    assert!(store.list_provisioning_mismatches(100).await.unwrap().is_empty());
+    assert!(store
+        .list_provisioning_mismatches(100)
+        .await
+        .unwrap()
+        .is_empty());
     assert_exact(&replay);
 
     let (store, replay) = serve("expired-found", SIGNING_SECRET).await;
-    let expired = store.list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), 100).await.unwrap();
+    let expired = store
+        .list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), 100)
+        .await
+        .unwrap();
     assert_exact(&replay);
-    assert_eq!(expired, accounts(&fixture("expired-found")["response"]["body"]["accounts"]));
+    assert_eq!(
+        expired,
+        accounts(&fixture("expired-found")["response"]["body"]["accounts"])
+    );
 
     let (store, replay) = serve("expired-empty", SIGNING_SECRET).await;
-    assert!(store.list_expired(time::macros::datetime!(2026-11-05 00:00 UTC), 100).await.unwrap().is_empty());
+    assert!(store
+        .list_expired(time::macros::datetime!(2026-11-05 00:00 UTC), 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert_exact(&replay);
 
     let (store, replay) = serve("paypal-pending-found", SIGNING_SECRET).await;
     let pending = store.list_pending_paypal_cancellations(100).await.unwrap();
     assert_exact(&replay);
-    assert_eq!(pending, accounts(&fixture("paypal-pending-found")["response"]["body"]["accounts"]));
+    assert_eq!(
+        pending,
+        accounts(&fixture("paypal-pending-found")["response"]["body"]["accounts"])
+    );
 }
 
 #[tokio::test]
@@ -241,18 +350,30 @@ async fn polo_subscribers_page_by_cursor() {
     assert_eq!(first.account_ids.len(), 2);
 
     let (store, replay) = serve("subscribers-last-page", SIGNING_SECRET).await;
-    let last = store.list_polo_subscribers(first.cursor.as_deref(), 2).await.unwrap();
+    let last = store
+        .list_polo_subscribers(first.cursor.as_deref(), 2)
+        .await
+        .unwrap();
     assert_exact(&replay);
     assert_eq!(last.cursor, None);
-    assert_eq!(last.account_ids, vec![AccountId::parse("acct_past_due").unwrap()]);
+    assert_eq!(
+        last.account_ids,
+        vec![AccountId::parse("acct_past_due").unwrap()]
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_signing_secret_is_refused_and_reported_without_the_secret() {
     let wrong = "whsec_d3Jvbmctc2lnbmluZy1zZWNyZXQtZm9yLWNvbnZleA==";
     let (store, replay) = serve("get-found", wrong).await;
-    let err = store.get(&AccountId::parse("acct_active").unwrap()).await.unwrap_err();
+    let err = store
+        .get(&AccountId::parse("acct_active").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, AccountStoreError::Rejected(_)), "{err:?}");
     assert!(!format!("{err:?} {err}").contains("d3Jvbmct"));
-    assert_eq!(replay.seen.lock().unwrap().problems, vec!["signature: webhook-signature: no signature matches"]);
+    assert_eq!(
+        replay.seen.lock().unwrap().problems,
+        vec!["signature: webhook-signature: no signature matches"]
+    );
 }

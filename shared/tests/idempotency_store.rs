@@ -40,7 +40,12 @@ fn existing(outcome: ClaimOutcome) -> IdempotencyRecord {
 }
 
 async fn a_first_claim_is_granted(store: &dyn IdempotencyStore) {
-    let claim = claimed(store.claim(&delivery("msg_a", b"{}"), NOW + Duration::seconds(9), NOW).await.unwrap());
+    let claim = claimed(
+        store
+            .claim(&delivery("msg_a", b"{}"), NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
     assert!(!claim.took_over);
     let record = store.get(&claim.key).await.unwrap().unwrap();
     assert_eq!(record.status, RecordStatus::InProgress);
@@ -51,36 +56,80 @@ async fn a_first_claim_is_granted(store: &dyn IdempotencyStore) {
 
 async fn a_held_key_returns_the_existing_in_progress_record(store: &dyn IdempotencyStore) {
     let d = delivery("msg_b", b"{}");
-    store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap();
-    let record = existing(store.claim(&d, NOW + Duration::seconds(9), NOW + Duration::seconds(1)).await.unwrap());
+    store
+        .claim(&d, NOW + Duration::seconds(9), NOW)
+        .await
+        .unwrap();
+    let record = existing(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW + Duration::seconds(1))
+            .await
+            .unwrap(),
+    );
     assert_eq!(record.status, RecordStatus::InProgress);
     assert_eq!(record.delivery.body_hash, d.body_hash);
 }
 
-async fn an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off(store: &dyn IdempotencyStore) {
+async fn an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off(
+    store: &dyn IdempotencyStore,
+) {
     let d = delivery("msg_c", b"{}");
-    let stale = claimed(store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap());
+    let stale = claimed(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
     let later = NOW + Duration::seconds(10);
-    let fresh = claimed(store.claim(&d, later + Duration::seconds(9), later).await.unwrap());
+    let fresh = claimed(
+        store
+            .claim(&d, later + Duration::seconds(9), later)
+            .await
+            .unwrap(),
+    );
     assert!(fresh.took_over);
 
-    assert!(matches!(store.complete(&stale, later).await, Err(StoreError::ClaimLost(_))));
-    assert!(matches!(store.release(&stale).await, Err(StoreError::ClaimLost(_))));
+    assert!(matches!(
+        store.complete(&stale, later).await,
+        Err(StoreError::ClaimLost(_))
+    ));
+    assert!(matches!(
+        store.release(&stale).await,
+        Err(StoreError::ClaimLost(_))
+    ));
     let reason = ParkReason::new("x", "y");
-    assert!(matches!(store.park_claimed(&stale, &reason, b"{}", later).await, Err(StoreError::ClaimLost(_))));
+    assert!(matches!(
+        store.park_claimed(&stale, &reason, b"{}", later).await,
+        Err(StoreError::ClaimLost(_))
+    ));
     let record = store.get(&d.key).await.unwrap().unwrap();
     assert_eq!(record.status, RecordStatus::InProgress);
     assert_eq!(record.claim_token, Some(fresh.token.clone()));
 
     store.complete(&fresh, later).await.unwrap();
-    assert_eq!(store.get(&d.key).await.unwrap().unwrap().status, RecordStatus::Completed);
+    assert_eq!(
+        store.get(&d.key).await.unwrap().unwrap().status,
+        RecordStatus::Completed
+    );
 }
 
-async fn completion_keeps_the_record_for_thirty_days_and_answers_later_claims(store: &dyn IdempotencyStore) {
+async fn completion_keeps_the_record_for_thirty_days_and_answers_later_claims(
+    store: &dyn IdempotencyStore,
+) {
     let d = delivery("msg_d", b"{\"a\":1}");
-    let claim = claimed(store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap());
+    let claim = claimed(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
     store.complete(&claim, NOW).await.unwrap();
-    let record = existing(store.claim(&d, NOW + Duration::seconds(99), NOW + Duration::hours(1)).await.unwrap());
+    let record = existing(
+        store
+            .claim(&d, NOW + Duration::seconds(99), NOW + Duration::hours(1))
+            .await
+            .unwrap(),
+    );
     assert_eq!(record.status, RecordStatus::Completed);
     assert_eq!(record.expires_at, Some(NOW + Duration::days(30)));
     assert_eq!(record.claim_token, None);
@@ -90,18 +139,39 @@ async fn completion_keeps_the_record_for_thirty_days_and_answers_later_claims(st
 
 async fn a_released_claim_can_be_claimed_again(store: &dyn IdempotencyStore) {
     let d = delivery("msg_e", b"{}");
-    let claim = claimed(store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap());
+    let claim = claimed(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
     store.release(&claim).await.unwrap();
     assert!(store.get(&d.key).await.unwrap().is_none());
-    claimed(store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap());
+    claimed(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
 }
 
 async fn parking_a_claim_keeps_the_exact_payload_and_no_expiry(store: &dyn IdempotencyStore) {
     let payload = [b'{', 0xff, 0x00, b'}'];
     let d = delivery("msg_f", &payload);
-    let claim = claimed(store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap());
-    let reason = ParkReason::new("unknown_product", "data.product_id: not in the product catalogue");
-    store.park_claimed(&claim, &reason, &payload, NOW).await.unwrap();
+    let claim = claimed(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
+    let reason = ParkReason::new(
+        "unknown_product",
+        "data.product_id: not in the product catalogue",
+    );
+    store
+        .park_claimed(&claim, &reason, &payload, NOW)
+        .await
+        .unwrap();
     let record = store.get(&d.key).await.unwrap().unwrap();
     assert_eq!(record.status, RecordStatus::Parked);
     assert_eq!(record.payload.as_deref(), Some(&payload[..]));
@@ -113,17 +183,29 @@ async fn parking_a_claim_keeps_the_exact_payload_and_no_expiry(store: &dyn Idemp
 async fn park_new_parks_a_fresh_key_and_reports_an_existing_one(store: &dyn IdempotencyStore) {
     let d = delivery("msg_g", b"not json");
     let reason = ParkReason::new("malformed", "body is not valid JSON");
-    assert_eq!(store.park_new(&d, &reason, b"not json").await.unwrap(), ParkOutcome::Parked);
+    assert_eq!(
+        store.park_new(&d, &reason, b"not json").await.unwrap(),
+        ParkOutcome::Parked
+    );
     match store.park_new(&d, &reason, b"not json").await.unwrap() {
         ParkOutcome::Existing(record) => assert_eq!(record.status, RecordStatus::Parked),
         other => panic!("{other:?}"),
     }
-    let record = existing(store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap());
+    let record = existing(
+        store
+            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
     assert_eq!(record.payload.as_deref(), Some(&b"not json"[..]));
 }
 
 async fn an_absent_key_reads_as_none(store: &dyn IdempotencyStore) {
-    assert!(store.get(&RecordKey::for_delivery("msg_nothing")).await.unwrap().is_none());
+    assert!(store
+        .get(&RecordKey::for_delivery("msg_nothing"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 macro_rules! contract {
@@ -176,7 +258,10 @@ async fn fifty_simultaneous_deliveries_of_one_event_yield_exactly_one_claim() {
                 let (store, d, barrier) = (store.clone(), d.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    store.claim(&d, NOW + Duration::seconds(9), NOW).await.unwrap()
+                    store
+                        .claim(&d, NOW + Duration::seconds(9), NOW)
+                        .await
+                        .unwrap()
                 })
             })
             .collect();
@@ -185,7 +270,9 @@ async fn fifty_simultaneous_deliveries_of_one_event_yield_exactly_one_claim() {
         for task in tasks {
             match task.await.unwrap() {
                 ClaimOutcome::Claimed(_) => claims += 1,
-                ClaimOutcome::Existing(r) if r.status == RecordStatus::InProgress => existing_in_progress += 1,
+                ClaimOutcome::Existing(r) if r.status == RecordStatus::InProgress => {
+                    existing_in_progress += 1
+                }
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -207,7 +294,10 @@ async fn a_corrupt_item_is_reported_naming_the_attribute() {
         .unwrap();
     let store = DynamoDbIdempotencyStore::new(client, table);
 
-    let err = store.get(&RecordKey::for_delivery("msg_corrupt")).await.unwrap_err();
+    let err = store
+        .get(&RecordKey::for_delivery("msg_corrupt"))
+        .await
+        .unwrap_err();
 
     match err {
         StoreError::Corrupt { problem, .. } => assert_eq!(problem, "status: unknown value"),
@@ -218,6 +308,9 @@ async fn a_corrupt_item_is_reported_naming_the_attribute() {
 #[tokio::test]
 async fn a_missing_table_is_unavailable_not_a_crash() {
     let store = DynamoDbIdempotencyStore::new(support::aws::dynamodb_client(), "no-such-table");
-    let err = store.claim(&delivery("msg_x", b"{}"), NOW + Duration::seconds(9), NOW).await.unwrap_err();
+    let err = store
+        .claim(&delivery("msg_x", b"{}"), NOW + Duration::seconds(9), NOW)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
 }

@@ -6,7 +6,9 @@
 mod support;
 
 use async_trait::async_trait;
-use billing::accounts::{AccountOp, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page};
+use billing::accounts::{
+    AccountOp, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page,
+};
 use billing::domain::{AccountBilling, AccountId, BillingStatus};
 use billing::idempotency::{RecordStatus, StoreOp};
 use billing::polo::routing::Endpoint;
@@ -20,7 +22,13 @@ const NOW: OffsetDateTime = datetime!(2026-11-15 12:00 UTC);
 const END: &str = "2026-12-01T00:00:00Z";
 
 fn active() -> serde_json::Value {
-    sub("sub_1", "active", "prod_pro_monthly", "2026-11-01T00:00:00Z", END)
+    sub(
+        "sub_1",
+        "active",
+        "prod_pro_monthly",
+        "2026-11-01T00:00:00Z",
+        END,
+    )
 }
 
 fn assert_orchestrator_matches_account(system: &System) {
@@ -41,13 +49,21 @@ fn assert_orchestrator_matches_account(system: &System) {
 async fn a_failed_claim_answers_503_and_changes_nothing_until_the_retry() {
     let system = System::new(NOW);
     system.store.fail(StoreOp::Claim);
-    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
     assert_eq!(status, 503);
     assert_eq!(system.account().version, 0);
     assert!(system.pushes().is_empty());
 
     system.store.heal();
-    assert_eq!(system.deliver("msg_1", "subscription.active", active()).await.0, 200);
+    assert_eq!(
+        system
+            .deliver("msg_1", "subscription.active", active())
+            .await
+            .0,
+        200
+    );
     assert_orchestrator_matches_account(&system);
 }
 
@@ -55,13 +71,27 @@ async fn a_failed_claim_answers_503_and_changes_nothing_until_the_retry() {
 async fn a_failed_account_read_answers_503_and_releases_the_claim() {
     let system = System::new(NOW);
     system.accounts.fail(AccountOp::Get);
-    let (status, body) = system.deliver("msg_1", "subscription.active", active()).await;
-    assert_eq!((status, body), (503, json!({"error": "temporarily_unavailable", "detail": "retry later"})));
+    let (status, body) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            503,
+            json!({"error": "temporarily_unavailable", "detail": "retry later"})
+        )
+    );
     assert!(system.store.snapshot().is_empty(), "claim released");
     assert!(system.pushes().is_empty());
 
     system.accounts.heal();
-    assert_eq!(system.deliver("msg_1", "subscription.active", active()).await.0, 200);
+    assert_eq!(
+        system
+            .deliver("msg_1", "subscription.active", active())
+            .await
+            .0,
+        200
+    );
     assert_eq!(system.account().billing_status, BillingStatus::Active);
     assert_orchestrator_matches_account(&system);
 }
@@ -70,13 +100,24 @@ async fn a_failed_account_read_answers_503_and_releases_the_claim() {
 async fn a_failed_account_write_answers_503_with_nothing_written_or_pushed() {
     let system = System::new(NOW);
     system.accounts.fail(AccountOp::CompareAndSet);
-    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
     assert_eq!(status, 503);
     assert_eq!(system.account().version, 0);
-    assert!(system.pushes().is_empty(), "no push before the write commits");
+    assert!(
+        system.pushes().is_empty(),
+        "no push before the write commits"
+    );
 
     system.accounts.heal();
-    assert_eq!(system.deliver("msg_1", "subscription.active", active()).await.0, 200);
+    assert_eq!(
+        system
+            .deliver("msg_1", "subscription.active", active())
+            .await
+            .0,
+        200
+    );
     assert_orchestrator_matches_account(&system);
 }
 
@@ -84,7 +125,9 @@ async fn a_failed_account_write_answers_503_with_nothing_written_or_pushed() {
 async fn a_failed_push_still_answers_200_and_provisioning_sync_delivers_it() {
     let system = System::new(NOW);
     system.provisioner.set_failing(true);
-    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
     assert_eq!(status, 200);
     let account = system.account();
     assert_eq!(account.billing_status, BillingStatus::Active);
@@ -98,22 +141,36 @@ async fn a_failed_push_still_answers_200_and_provisioning_sync_delivers_it() {
 
     system.provisioner.set_failing(false);
     let report = system.provisioning_sync().await;
-    assert_eq!((report.mismatched, report.acknowledged, report.oldest_unacknowledged_seconds), (1, 1, 0));
+    assert_eq!(
+        (
+            report.mismatched,
+            report.acknowledged,
+            report.oldest_unacknowledged_seconds
+        ),
+        (1, 1, 0)
+    );
     assert_orchestrator_matches_account(&system);
-    assert_eq!(system.metrics.values("ProvisioningMismatchAgeSeconds"), vec![180.0, 0.0]);
+    assert_eq!(
+        system.metrics.values("ProvisioningMismatchAgeSeconds"),
+        vec![180.0, 0.0]
+    );
 }
 
 #[tokio::test]
 async fn a_failed_completion_answers_503_and_the_retry_neither_reapplies_nor_repushes() {
     let system = System::new(NOW);
     system.store.fail(StoreOp::Complete);
-    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
     assert_eq!(status, 503);
     let written = system.account();
     assert_eq!(system.pushes().len(), 1);
 
     system.store.heal();
-    let (status, _) = system.deliver("msg_1", "subscription.active", active()).await;
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
     assert_eq!(status, 200);
     assert_eq!(system.account(), written, "the re-apply changed nothing");
     assert_eq!(system.pushes().len(), 1);
@@ -124,11 +181,28 @@ async fn a_failed_completion_answers_503_and_the_retry_neither_reapplies_nor_rep
 #[tokio::test]
 async fn a_crash_between_the_write_and_the_push_is_repaired_by_provisioning_sync() {
     let system = System::new(NOW);
-    system.deliver("msg_1", "subscription.active", active()).await;
+    system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
     assert!(system.decision().unwrap().entitled, "credentials issued");
     system.provisioner.set_failing(true); // stands for the process dying before the push
-    system.deliver("msg_2", "subscription.revoked", sub("sub_1", "canceled", "prod_pro_monthly", "2026-11-02T00:00:00Z", END)).await;
-    assert!(system.decision().unwrap().entitled, "the revoke has not reached the orchestrator");
+    system
+        .deliver(
+            "msg_2",
+            "subscription.revoked",
+            sub(
+                "sub_1",
+                "canceled",
+                "prod_pro_monthly",
+                "2026-11-02T00:00:00Z",
+                END,
+            ),
+        )
+        .await;
+    assert!(
+        system.decision().unwrap().entitled,
+        "the revoke has not reached the orchestrator"
+    );
     system.provisioner.set_failing(false);
 
     system.provisioning_sync().await;
@@ -149,7 +223,13 @@ async fn parked(system: &System, data: serde_json::Value) -> String {
 #[tokio::test]
 async fn an_unknown_product_is_parked() {
     let system = System::new(NOW);
-    let data = sub("sub_1", "active", "prod_mystery", "2026-11-01T00:00:00Z", END);
+    let data = sub(
+        "sub_1",
+        "active",
+        "prod_mystery",
+        "2026-11-01T00:00:00Z",
+        END,
+    );
     assert_eq!(parked(&system, data).await, "unknown_product");
 }
 
@@ -188,7 +268,9 @@ async fn an_order_whose_subscription_polo_cannot_reach_answers_503() {
     assert!(system.store.snapshot().is_empty());
 
     system.polo.set_failing(false);
-    system.polo.put_subscription(serde_json::from_value(active()).unwrap());
+    system
+        .polo
+        .put_subscription(serde_json::from_value(active()).unwrap());
     assert_eq!(system.deliver("msg_o", "order.paid", order).await.0, 200);
     assert_eq!(system.account().billing_status, BillingStatus::Active);
 }
@@ -196,10 +278,24 @@ async fn an_order_whose_subscription_polo_cannot_reach_answers_503() {
 #[tokio::test]
 async fn a_stale_event_answers_200_stale_and_changes_nothing() {
     let system = System::new(NOW);
-    system.deliver("msg_2", "subscription.revoked", sub("sub_1", "canceled", "prod_pro_monthly", "2026-11-02T00:00:00Z", END)).await;
+    system
+        .deliver(
+            "msg_2",
+            "subscription.revoked",
+            sub(
+                "sub_1",
+                "canceled",
+                "prod_pro_monthly",
+                "2026-11-02T00:00:00Z",
+                END,
+            ),
+        )
+        .await;
     let before = system.account();
 
-    let (status, body) = system.deliver("msg_1", "subscription.active", active()).await;
+    let (status, body) = system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
 
     assert_eq!((status, body), (200, json!({"status": "stale"})));
     assert_eq!(system.account(), before);
@@ -215,20 +311,39 @@ impl AccountStore for Interleaving {
         tokio::task::yield_now().await;
         self.0.get(id).await
     }
-    async fn compare_and_set(&self, v: u64, next: &AccountBilling, audit: &AuditEntry) -> Result<(), AccountStoreError> {
+    async fn compare_and_set(
+        &self,
+        v: u64,
+        next: &AccountBilling,
+        audit: &AuditEntry,
+    ) -> Result<(), AccountStoreError> {
         tokio::task::yield_now().await;
         self.0.compare_and_set(v, next, audit).await
     }
-    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_provisioning_mismatches(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.0.list_provisioning_mismatches(limit).await
     }
-    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_expired(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.0.list_expired(now, limit).await
     }
-    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError> {
+    async fn list_polo_subscribers(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, AccountStoreError> {
         self.0.list_polo_subscribers(cursor, limit).await
     }
-    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_pending_paypal_cancellations(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.0.list_pending_paypal_cancellations(limit).await
     }
 }
@@ -245,11 +360,27 @@ async fn two_concurrent_events_for_one_account_both_land() {
     };
     let catalogue = support::system::catalogue();
     let snapshot = |data| {
-        billing::polo::transform::snapshot(&serde_json::from_value(data).unwrap(), &catalogue).unwrap()
+        billing::polo::transform::snapshot(&serde_json::from_value(data).unwrap(), &catalogue)
+            .unwrap()
     };
-    let a = snapshot(sub("sub_a", "active", "prod_starter", "2026-11-01T00:00:00Z", END));
-    let b = snapshot(sub("sub_b", "canceled", "prod_pro_monthly", "2026-11-01T00:00:00Z", END));
-    let cause = |id: &str| billing::updater::Cause { event_id: id.into(), event_type: "subscription.updated".into() };
+    let a = snapshot(sub(
+        "sub_a",
+        "active",
+        "prod_starter",
+        "2026-11-01T00:00:00Z",
+        END,
+    ));
+    let b = snapshot(sub(
+        "sub_b",
+        "canceled",
+        "prod_pro_monthly",
+        "2026-11-01T00:00:00Z",
+        END,
+    ));
+    let cause = |id: &str| billing::updater::Cause {
+        event_id: id.into(),
+        event_type: "subscription.updated".into(),
+    };
     let deadline = NOW + time::Duration::seconds(9);
 
     let (cause_a, cause_b) = (cause("msg_a"), cause("msg_b"));
@@ -260,17 +391,29 @@ async fn two_concurrent_events_for_one_account_both_land() {
 
     assert!(ra.is_ok() && rb.is_ok());
     let account = system.account();
-    let ids: Vec<_> = account.subscriptions.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, vec!["sub_a", "sub_b"], "both snapshots are in the account");
+    let ids: Vec<_> = account
+        .subscriptions
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["sub_a", "sub_b"],
+        "both snapshots are in the account"
+    );
     let audit = system.accounts.audit_rows(&account.account_id);
-    assert!(audit.iter().any(|r| r.event_id == "msg_a") && audit.iter().any(|r| r.event_id == "msg_b"));
+    assert!(
+        audit.iter().any(|r| r.event_id == "msg_a") && audit.iter().any(|r| r.event_id == "msg_b")
+    );
 }
 
 #[tokio::test]
 async fn an_endpoint_receiving_an_order_for_a_subscription_endpoint_parks_it_as_misrouted() {
     let system = System::new(NOW);
     let order = support::polo::order("ord_1", "sub_1", ACCOUNT);
-    let (status, body) = system.deliver_to(Endpoint::SubscriptionCreated, "msg_m", "order.paid", order).await;
+    let (status, body) = system
+        .deliver_to(Endpoint::SubscriptionCreated, "msg_m", "order.paid", order)
+        .await;
     assert_eq!((status, body["reason"].as_str()), (200, Some("misrouted")));
     assert_eq!(system.polo.calls(), 0);
 }

@@ -11,12 +11,32 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-15 12:00 UTC);
-const STATUSES: [&str; 8] = ["trialing", "active", "past_due", "unpaid", "incomplete", "incomplete_expired", "paused", "canceled"];
-const PRODUCTS: [&str; 4] = ["prod_starter", "prod_pro_monthly", "prod_pro_legacy", "prod_enterprise"];
-const TYPES: [&str; 4] = ["subscription.updated", "subscription.active", "subscription.cycled", "subscription.uncanceled"];
+const STATUSES: [&str; 8] = [
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "incomplete",
+    "incomplete_expired",
+    "paused",
+    "canceled",
+];
+const PRODUCTS: [&str; 4] = [
+    "prod_starter",
+    "prod_pro_monthly",
+    "prod_pro_legacy",
+    "prod_enterprise",
+];
+const TYPES: [&str; 4] = [
+    "subscription.updated",
+    "subscription.active",
+    "subscription.cycled",
+    "subscription.uncanceled",
+];
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 #[derive(Debug, Clone)]
@@ -30,16 +50,31 @@ struct Step {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    (0..2usize, 0..STATUSES.len(), 0..PRODUCTS.len(), 0..TYPES.len(), -72i64..720, any::<bool>()).prop_map(
-        |(subscription, status, product, event_type, period_end_hours, cancel_at_period_end)| Step {
-            subscription,
-            status,
-            product,
-            event_type,
-            period_end_hours,
-            cancel_at_period_end,
-        },
+    (
+        0..2usize,
+        0..STATUSES.len(),
+        0..PRODUCTS.len(),
+        0..TYPES.len(),
+        -72i64..720,
+        any::<bool>(),
     )
+        .prop_map(
+            |(
+                subscription,
+                status,
+                product,
+                event_type,
+                period_end_hours,
+                cancel_at_period_end,
+            )| Step {
+                subscription,
+                status,
+                product,
+                event_type,
+                period_end_hours,
+                cancel_at_period_end,
+            },
+        )
 }
 
 /// The events of a lifecycle, in Polo's order: each step modifies its
@@ -60,7 +95,9 @@ fn events(steps: &[Step]) -> Vec<(String, &'static str, serde_json::Value)> {
             );
             data["trial_end"] = rfc3339(end).into();
             data["cancel_at_period_end"] = s.cancel_at_period_end.into();
-            data["started_at"] = rfc3339(datetime!(2026-10-01 00:00 UTC) + Duration::days(s.subscription as i64)).into();
+            data["started_at"] =
+                rfc3339(datetime!(2026-10-01 00:00 UTC) + Duration::days(s.subscription as i64))
+                    .into();
             (format!("msg_{i}"), TYPES[s.event_type], data)
         })
         .collect()
@@ -77,7 +114,10 @@ fn business(mut account: AccountBilling) -> AccountBilling {
         .provisioned_entitlement
         .map(|p| p.entitlement)
         .unwrap_or(Entitlement::NONE);
-    account.provisioned_entitlement = Some(ProvisionedEntitlement { entitlement: provisioned, version: 0 });
+    account.provisioned_entitlement = Some(ProvisionedEntitlement {
+        entitlement: provisioned,
+        version: 0,
+    });
     account
 }
 

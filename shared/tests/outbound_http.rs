@@ -43,21 +43,39 @@ async fn get_subscription_sends_the_exact_request_and_parses_the_answer() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1/subscriptions/sub_1"))
-        .and(header("authorization", format!("Bearer {API_KEY}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer {API_KEY}").as_str(),
+        ))
         .and(header("accept", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(subscription_json()).insert_header("x-request-id", "req_polo_123"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(subscription_json())
+                .insert_header("x-request-id", "req_polo_123"),
+        )
         .expect(1)
         .mount(&server)
         .await;
 
-    let found = client(&server).get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5)).await.unwrap();
+    let found = client(&server)
+        .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5))
+        .await
+        .unwrap();
 
     assert_eq!(found.id, "sub_1");
     let requests = server.received_requests().await.unwrap();
-    let agent = requests[0].headers.get("user-agent").unwrap().to_str().unwrap();
+    let agent = requests[0]
+        .headers
+        .get("user-agent")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(agent.starts_with("polo-billing/"));
     let text = logs.text();
-    assert!(text.contains("req_polo_123"), "the correlation id is logged");
+    assert!(
+        text.contains("req_polo_123"),
+        "the correlation id is logged"
+    );
     support::logs::assert_no_secret(&text);
 }
 
@@ -66,13 +84,20 @@ async fn an_id_is_percent_encoded_into_one_path_segment() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1/subscriptions/..%2F..%2Fcustomers%3Fx=1"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"error": "ResourceNotFound", "detail": "Not found"})))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(
+                serde_json::json!({"error": "ResourceNotFound", "detail": "Not found"}),
+            ),
+        )
         .expect(1)
         .mount(&server)
         .await;
 
     let id = SubscriptionId::parse("../../customers?x=1").unwrap();
-    let err = client(&server).get_subscription(&id, deadline(5)).await.unwrap_err();
+    let err = client(&server)
+        .get_subscription(&id, deadline(5))
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, PoloError::NotFound), "{err:?}");
 }
@@ -80,18 +105,29 @@ async fn an_id_is_percent_encoded_into_one_path_segment() {
 #[tokio::test]
 async fn polo_errors_map_to_typed_errors() {
     for (status, check) in [
-        (401u16, (|e: &PoloError| matches!(e, PoloError::Auth)) as fn(&PoloError) -> bool),
+        (
+            401u16,
+            (|e: &PoloError| matches!(e, PoloError::Auth)) as fn(&PoloError) -> bool,
+        ),
         (403, |e| matches!(e, PoloError::Auth)),
         (409, |e| matches!(e, PoloError::Conflict)),
-        (422, |e| matches!(e, PoloError::Validation(d) if d.contains("product_id"))),
+        (
+            422,
+            |e| matches!(e, PoloError::Validation(d) if d.contains("product_id")),
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(serde_json::json!({"error": "X", "detail": "body.product_id: invalid"})))
+            .respond_with(ResponseTemplate::new(status).set_body_json(
+                serde_json::json!({"error": "X", "detail": "body.product_id: invalid"}),
+            ))
             .expect(1)
             .mount(&server)
             .await;
-        let err = client(&server).get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5)).await.unwrap_err();
+        let err = client(&server)
+            .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5))
+            .await
+            .unwrap_err();
         assert!(check(&err), "HTTP {status} gave {err:?}");
         assert!(!err.is_transient());
     }
@@ -110,7 +146,9 @@ async fn two_503s_then_success_is_three_attempts_and_one_answer() {
         .mount(&server)
         .await;
 
-    let found = client(&server).get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5)).await;
+    let found = client(&server)
+        .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5))
+        .await;
 
     assert!(found.is_ok());
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -130,10 +168,15 @@ async fn a_429_is_retried_after_its_retry_after() {
         .await;
 
     let started = std::time::Instant::now();
-    let found = client(&server).get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5)).await;
+    let found = client(&server)
+        .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5))
+        .await;
 
     assert!(found.is_ok());
-    assert!(started.elapsed() >= StdDuration::from_secs(1), "waited as asked");
+    assert!(
+        started.elapsed() >= StdDuration::from_secs(1),
+        "waited as asked"
+    );
 }
 
 #[tokio::test]
@@ -144,25 +187,51 @@ async fn persistent_rate_limiting_ends_as_rate_limited() {
         .mount(&server)
         .await;
 
-    let err = client(&server).get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5)).await.unwrap_err();
+    let err = client(&server)
+        .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5))
+        .await
+        .unwrap_err();
 
-    assert!(matches!(err, PoloError::RateLimited { retry_after_seconds: Some(30) }), "{err:?}");
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "a 30 s wait does not fit a 5 s budget");
+    assert!(
+        matches!(
+            err,
+            PoloError::RateLimited {
+                retry_after_seconds: Some(30)
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "a 30 s wait does not fit a 5 s budget"
+    );
 }
 
 #[tokio::test]
 async fn polo_slower_than_the_budget_fails_within_the_deadline() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(subscription_json()).set_delay(StdDuration::from_secs(10)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(subscription_json())
+                .set_delay(StdDuration::from_secs(10)),
+        )
         .mount(&server)
         .await;
 
     let started = std::time::Instant::now();
-    let err = client(&server).get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(2)).await.unwrap_err();
+    let err = client(&server)
+        .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(2))
+        .await
+        .unwrap_err();
 
     assert!(err.is_transient(), "{err:?}");
-    assert!(started.elapsed() < StdDuration::from_secs(2), "answered inside the deadline: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < StdDuration::from_secs(2),
+        "answered inside the deadline: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -171,18 +240,32 @@ async fn a_non_https_polo_url_is_refused_outside_the_local_stage() {
     let secrets = Arc::new(InMemorySecretSource::default());
     secrets.set(SecretId::PoloApiKey, API_KEY);
     let http = SecureHttp::new(false, RetryPolicy::default()).unwrap();
-    let polo = PoloClient::new(http, server.uri().parse().unwrap(), Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock))));
+    let polo = PoloClient::new(
+        http,
+        server.uri().parse().unwrap(),
+        Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock))),
+    );
 
-    let err = polo.get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5)).await.unwrap_err();
+    let err = polo
+        .get_subscription(&SubscriptionId::parse("sub_1").unwrap(), deadline(5))
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, PoloError::Unavailable(_)));
-    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
 }
 
 fn provisioner(server: &MockServer) -> HttpProvisioner {
     let http = SecureHttp::new(true, RetryPolicy::default()).unwrap();
     let url = format!("{}/provisioning/v1/entitlements", server.uri());
-    HttpProvisioner::new(http, url.parse().unwrap(), SecretString::new(PROVISIONING_SECRET))
+    HttpProvisioner::new(
+        http,
+        url.parse().unwrap(),
+        SecretString::new(PROVISIONING_SECRET),
+    )
 }
 
 fn push_request() -> ProvisioningRequest {
@@ -194,8 +277,19 @@ fn push_request() -> ProvisioningRequest {
 fn verifies(request: &Request) -> bool {
     let get = |n: &str| request.headers.get(n).and_then(|v| v.to_str().ok());
     let secret = WebhookSecret::new(&SecretString::new(PROVISIONING_SECRET)).unwrap();
-    let headers = SignatureHeaders { id: get("webhook-id"), timestamp: get("webhook-timestamp"), signature: get("webhook-signature") };
-    verify(&request.body, headers, &[secret], OffsetDateTime::now_utc().unix_timestamp(), true).is_ok()
+    let headers = SignatureHeaders {
+        id: get("webhook-id"),
+        timestamp: get("webhook-timestamp"),
+        signature: get("webhook-signature"),
+    };
+    verify(
+        &request.body,
+        headers,
+        &[secret],
+        OffsetDateTime::now_utc().unix_timestamp(),
+        true,
+    )
+    .is_ok()
 }
 
 #[tokio::test]
@@ -209,10 +303,16 @@ async fn a_push_is_a_signed_post_of_the_whole_desired_state() {
         .mount(&server)
         .await;
 
-    provisioner(&server).push(&push_request(), deadline(5)).await.unwrap();
+    provisioner(&server)
+        .push(&push_request(), deadline(5))
+        .await
+        .unwrap();
 
     let request = &server.received_requests().await.unwrap()[0];
-    assert!(verifies(request), "the orchestrator can verify the signature");
+    assert!(
+        verifies(request),
+        "the orchestrator can verify the signature"
+    );
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(
         body,
@@ -226,20 +326,35 @@ async fn a_push_is_a_signed_post_of_the_whole_desired_state() {
 #[tokio::test]
 async fn a_failing_orchestrator_is_retried_with_the_same_idempotency_key_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
 
-    let err = provisioner(&server).push(&push_request(), deadline(5)).await.unwrap_err();
+    let err = provisioner(&server)
+        .push(&push_request(), deadline(5))
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, ProvisionError::Unavailable(_)));
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 3);
-    assert!(requests.iter().all(|r| r.headers.get("idempotency-key").unwrap() == "acct_1:7"));
+    assert!(requests
+        .iter()
+        .all(|r| r.headers.get("idempotency-key").unwrap() == "acct_1:7"));
 }
 
 #[tokio::test]
 async fn a_refused_push_is_rejected_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(400)).expect(1).mount(&server).await;
-    let err = provisioner(&server).push(&push_request(), deadline(5)).await.unwrap_err();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = provisioner(&server)
+        .push(&push_request(), deadline(5))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ProvisionError::Rejected(_)));
 }

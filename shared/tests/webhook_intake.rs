@@ -9,18 +9,19 @@ use support::{apigw, logs, polo};
 
 use billing::clock::{Clock, ManualClock};
 use billing::handlers::webhooks::RecordingHandler;
+use billing::idempotency::ParkReason;
 use billing::idempotency::{
-    BodyHash, Delivery, IdempotencyStore, InMemoryIdempotencyStore, RecordKey, RecordStatus, StoreOp,
+    BodyHash, Delivery, IdempotencyStore, InMemoryIdempotencyStore, RecordKey, RecordStatus,
+    StoreOp,
 };
+use billing::polo::events::PoloEvent;
 use billing::polo::routing::Endpoint;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::InMemoryMetrics;
 use billing::webhook::{
     DeliveryContext, EventHandler, HandleError, Handled, Intake, WebhookKeys, MAX_BODY_BYTES,
 };
-use billing::idempotency::ParkReason;
-use billing::polo::events::PoloEvent;
-use polo::{envelope, signed_headers, subscription, order, ROTATED_SECRET, WEBHOOK_SECRET};
+use polo::{envelope, order, signed_headers, subscription, ROTATED_SECRET, WEBHOOK_SECRET};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -42,7 +43,9 @@ fn harness(endpoint: Endpoint) -> Harness {
 }
 
 fn harness_with(endpoint: Endpoint, handler: Option<Arc<dyn EventHandler>>) -> Harness {
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(NOW).unwrap()));
+    let clock = Arc::new(ManualClock::new(
+        OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
+    ));
     let secrets = Arc::new(InMemorySecretSource::default());
     secrets.set(SecretId::PoloWebhook, format!(r#"["{WEBHOOK_SECRET}"]"#));
     let cached = Arc::new(CachedSecretSource::new(secrets.clone(), clock.clone()));
@@ -58,7 +61,14 @@ fn harness_with(endpoint: Endpoint, handler: Option<Arc<dyn EventHandler>>) -> H
         handler: handler.unwrap_or_else(|| recording.clone()),
         fallback_lease: Duration::seconds(9),
     };
-    Harness { intake, store, secrets, handler: recording, metrics, clock }
+    Harness {
+        intake,
+        store,
+        secrets,
+        handler: recording,
+        metrics,
+        clock,
+    }
 }
 
 struct Answered {
@@ -91,7 +101,10 @@ impl Harness {
 }
 
 fn created(account: &str) -> Vec<u8> {
-    envelope("subscription.created", subscription("sub_1", "trialing", account))
+    envelope(
+        "subscription.created",
+        subscription("sub_1", "trialing", account),
+    )
 }
 
 #[tokio::test]
@@ -106,7 +119,10 @@ async fn a_verified_event_is_handled_once_and_completed() {
     assert_eq!(recorded[0].event.external_customer_id(), Some("acct_1"));
     let record = h.record("msg_1").unwrap();
     assert_eq!(record.status, RecordStatus::Completed);
-    assert_eq!(record.delivery.event_type.as_deref(), Some("subscription.created"));
+    assert_eq!(
+        record.delivery.event_type.as_deref(),
+        Some("subscription.created")
+    );
     assert_eq!(record.delivery.account_id.as_deref(), Some("acct_1"));
     assert_eq!(record.expires_at, Some(h.clock.now() + Duration::days(30)));
     assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "processed"), 1);
@@ -149,7 +165,10 @@ async fn a_missing_or_bad_signature_is_refused_with_401_and_nothing_stored() {
 
     let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
         (good[1..].to_vec(), "webhook-id: missing"),
-        (vec![good[0].clone(), good[2].clone()], "webhook-timestamp: missing"),
+        (
+            vec![good[0].clone(), good[2].clone()],
+            "webhook-timestamp: missing",
+        ),
         (good[..2].to_vec(), "webhook-signature: missing"),
         (forged, "webhook-signature: no signature matches"),
         (stale, "webhook-timestamp: too old"),
@@ -162,7 +181,11 @@ async fn a_missing_or_bad_signature_is_refused_with_401_and_nothing_stored() {
     }
     assert_eq!(h.store.calls(), 0);
     assert!(h.handler.recorded().is_empty());
-    assert_eq!(h.metrics.total("WebhookOutcome", "Outcome", "signature_rejected"), 5);
+    assert_eq!(
+        h.metrics
+            .total("WebhookOutcome", "Outcome", "signature_rejected"),
+        5
+    );
 }
 
 #[tokio::test]
@@ -173,7 +196,10 @@ async fn malformed_json_is_parked_with_its_raw_payload_and_answered_200() {
     let answer = h.deliver("msg_bad_json", &body).await;
 
     assert_eq!(answer.status, 200);
-    assert_eq!(answer.body, serde_json::json!({"status": "parked", "reason": "malformed"}));
+    assert_eq!(
+        answer.body,
+        serde_json::json!({"status": "parked", "reason": "malformed"})
+    );
     let record = h.record("msg_bad_json").unwrap();
     assert_eq!(record.status, RecordStatus::Parked);
     assert_eq!(record.payload.as_deref(), Some(body.as_slice()));
@@ -189,7 +215,9 @@ async fn a_subscription_missing_a_field_is_parked_naming_the_field_path() {
     data.as_object_mut().unwrap().remove("created_at");
     data["customer"]["id"] = 42.into();
 
-    let answer = h.deliver("msg_missing", &envelope("subscription.created", data)).await;
+    let answer = h
+        .deliver("msg_missing", &envelope("subscription.created", data))
+        .await;
 
     assert_eq!(answer.status, 200);
     let reason = h.record("msg_missing").unwrap().park_reason.unwrap();
@@ -200,23 +228,37 @@ async fn a_subscription_missing_a_field_is_parked_naming_the_field_path() {
 #[tokio::test]
 async fn an_unknown_event_type_is_parked() {
     let h = harness(Endpoint::SubscriptionUpdated);
-    let answer = h.deliver("msg_refund", &envelope("refund.created", serde_json::json!({"id": "r_1"}))).await;
+    let answer = h
+        .deliver(
+            "msg_refund",
+            &envelope("refund.created", serde_json::json!({"id": "r_1"})),
+        )
+        .await;
 
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["reason"], "unknown_event_type");
     let record = h.record("msg_refund").unwrap();
-    assert_eq!(record.delivery.event_type.as_deref(), Some("refund.created"));
+    assert_eq!(
+        record.delivery.event_type.as_deref(),
+        Some("refund.created")
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_subscription_status_is_parked_not_guessed() {
     let h = harness(Endpoint::SubscriptionUpdated);
-    let body = envelope("subscription.updated", subscription("sub_1", "frozen", "acct_1"));
+    let body = envelope(
+        "subscription.updated",
+        subscription("sub_1", "frozen", "acct_1"),
+    );
 
     let answer = h.deliver("msg_enum", &body).await;
 
     assert_eq!(answer.body["reason"], "unknown_enum");
-    assert_eq!(h.record("msg_enum").unwrap().park_reason.unwrap().detail, "data.status: unknown value");
+    assert_eq!(
+        h.record("msg_enum").unwrap().park_reason.unwrap().detail,
+        "data.status: unknown value"
+    );
     assert!(h.handler.recorded().is_empty());
 }
 
@@ -278,7 +320,11 @@ async fn an_event_held_by_another_attempt_is_answered_409() {
         received_at: h.clock.now(),
     };
     h.store
-        .claim(&delivery, h.clock.now() + Duration::seconds(5), h.clock.now())
+        .claim(
+            &delivery,
+            h.clock.now() + Duration::seconds(5),
+            h.clock.now(),
+        )
         .await
         .unwrap();
 
@@ -304,7 +350,11 @@ async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
         received_at: h.clock.now(),
     };
     h.store
-        .claim(&delivery, h.clock.now() + Duration::seconds(9), h.clock.now())
+        .claim(
+            &delivery,
+            h.clock.now() + Duration::seconds(9),
+            h.clock.now(),
+        )
         .await
         .unwrap();
     h.clock.advance(Duration::seconds(10));
@@ -313,7 +363,10 @@ async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
 
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["status"], "processed");
-    assert_eq!(h.record("msg_crashed").unwrap().status, RecordStatus::Completed);
+    assert_eq!(
+        h.record("msg_crashed").unwrap().status,
+        RecordStatus::Completed
+    );
 }
 
 #[tokio::test]
@@ -330,8 +383,15 @@ async fn the_same_id_with_another_body_is_parked_under_the_id_and_body_hash() {
     let parked = h.record(&key).unwrap();
     assert_eq!(parked.status, RecordStatus::Parked);
     assert_eq!(parked.payload.as_deref(), Some(other.as_slice()));
-    assert_eq!(h.record("msg_reused").unwrap().status, RecordStatus::Completed);
-    assert_eq!(h.handler.recorded().len(), 1, "the second body was not handled");
+    assert_eq!(
+        h.record("msg_reused").unwrap().status,
+        RecordStatus::Completed
+    );
+    assert_eq!(
+        h.handler.recorded().len(),
+        1,
+        "the second body was not handled"
+    );
 
     let again = h.deliver("msg_reused", &other).await;
     assert_eq!(again.body["status"], "duplicate");
@@ -346,7 +406,10 @@ async fn dynamodb_unavailable_answers_503_changes_nothing_and_the_retry_succeeds
     let answer = h.deliver("msg_outage", &body).await;
 
     assert_eq!(answer.status, 503);
-    assert_eq!(answer.body, serde_json::json!({"error": "temporarily_unavailable", "detail": "retry later"}));
+    assert_eq!(
+        answer.body,
+        serde_json::json!({"error": "temporarily_unavailable", "detail": "retry later"})
+    );
     assert!(h.store.snapshot().is_empty());
     assert!(h.handler.recorded().is_empty());
 
@@ -365,11 +428,17 @@ async fn a_failed_completion_answers_503_and_the_retry_does_not_lose_the_event()
     let answer = h.deliver("msg_no_complete", &body).await;
 
     assert_eq!(answer.status, 503);
-    assert!(h.record("msg_no_complete").is_none(), "the claim was released");
+    assert!(
+        h.record("msg_no_complete").is_none(),
+        "the claim was released"
+    );
     h.store.heal();
     let retry = h.deliver("msg_no_complete", &body).await;
     assert_eq!(retry.status, 200);
-    assert_eq!(h.record("msg_no_complete").unwrap().status, RecordStatus::Completed);
+    assert_eq!(
+        h.record("msg_no_complete").unwrap().status,
+        RecordStatus::Completed
+    );
 }
 
 /// A handler that fails transiently a given number of times, then succeeds.
@@ -380,7 +449,11 @@ struct Flaky {
 
 #[async_trait::async_trait]
 impl EventHandler for Flaky {
-    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<Handled, HandleError> {
+    async fn handle(
+        &self,
+        _event: &PoloEvent,
+        _ctx: &DeliveryContext,
+    ) -> Result<Handled, HandleError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         let left = self.failures_left.load(Ordering::SeqCst);
         if left > 0 {
@@ -393,7 +466,10 @@ impl EventHandler for Flaky {
 
 #[tokio::test]
 async fn a_transient_handler_failure_releases_the_claim_and_answers_503() {
-    let flaky = Arc::new(Flaky { failures_left: AtomicUsize::new(1), runs: AtomicUsize::new(0) });
+    let flaky = Arc::new(Flaky {
+        failures_left: AtomicUsize::new(1),
+        runs: AtomicUsize::new(0),
+    });
     let h = harness_with(Endpoint::SubscriptionCreated, Some(flaky.clone()));
     let body = created("acct_1");
 
@@ -410,8 +486,15 @@ struct Refusing;
 
 #[async_trait::async_trait]
 impl EventHandler for Refusing {
-    async fn handle(&self, _event: &PoloEvent, _ctx: &DeliveryContext) -> Result<Handled, HandleError> {
-        Err(HandleError::Permanent(ParkReason::new("unknown_product", "data.product_id: not in the catalogue")))
+    async fn handle(
+        &self,
+        _event: &PoloEvent,
+        _ctx: &DeliveryContext,
+    ) -> Result<Handled, HandleError> {
+        Err(HandleError::Permanent(ParkReason::new(
+            "unknown_product",
+            "data.product_id: not in the catalogue",
+        )))
     }
 }
 
@@ -427,14 +510,18 @@ async fn a_permanent_handler_failure_parks_the_claimed_event() {
     let record = h.record("msg_refused").unwrap();
     assert_eq!(record.status, RecordStatus::Parked);
     assert_eq!(record.payload.as_deref(), Some(body.as_slice()));
-    assert_eq!(record.expires_at, None, "parked payloads are kept until resolved");
+    assert_eq!(
+        record.expires_at, None,
+        "parked payloads are kept until resolved"
+    );
 }
 
 #[tokio::test]
 async fn a_rotated_webhook_secret_is_picked_up_after_one_signature_failure() {
     let h = harness(Endpoint::SubscriptionCreated);
     h.deliver("msg_warm", &created("acct_1")).await; // caches the old secret
-    h.secrets.set(SecretId::PoloWebhook, format!(r#"["{ROTATED_SECRET}"]"#));
+    h.secrets
+        .set(SecretId::PoloWebhook, format!(r#"["{ROTATED_SECRET}"]"#));
     let body = created("acct_2");
     let headers = signed_headers(ROTATED_SECRET, "msg_rotated", NOW, &body);
 
@@ -452,7 +539,11 @@ async fn forged_deliveries_reread_the_secret_at_most_once_a_minute() {
         let forged = signed_headers(ROTATED_SECRET, &format!("msg_forged_{i}"), NOW, &body);
         assert_eq!(h.send(&forged, &body, false).await.status, 401);
     }
-    assert_eq!(h.secrets.fetch_count(), 2, "one cold read, one forced re-read");
+    assert_eq!(
+        h.secrets.fetch_count(),
+        2,
+        "one cold read, one forced re-read"
+    );
 }
 
 #[tokio::test]
@@ -474,7 +565,14 @@ async fn every_log_line_carries_the_delivery_fields_and_no_secret_ever_appears()
     let mut answers = Vec::new();
     answers.push(h.deliver("msg_logged", &body).await);
     answers.push(h.deliver("msg_logged", &body).await);
-    answers.push(h.send(&signed_headers(ROTATED_SECRET, "msg_forged", NOW, &body), &body, false).await);
+    answers.push(
+        h.send(
+            &signed_headers(ROTATED_SECRET, "msg_forged", NOW, &body),
+            &body,
+            false,
+        )
+        .await,
+    );
     answers.push(h.deliver("msg_bad", b"not json").await);
     h.store.fail(StoreOp::Claim);
     answers.push(h.deliver("msg_outage", &body).await);
@@ -497,5 +595,8 @@ async fn every_log_line_carries_the_delivery_fields_and_no_secret_ever_appears()
     assert_eq!(first["span"]["event_type"], "subscription.created");
     assert_eq!(first["span"]["account_id"], "acct_1");
     assert!(first["span"]["cold_start"].is_boolean());
-    assert!(text.contains("\"level\":\"ERROR\""), "the parked event and the outage log errors");
+    assert!(
+        text.contains("\"level\":\"ERROR\""),
+        "the parked event and the outage log errors"
+    );
 }

@@ -23,7 +23,8 @@ pub struct ConvexStub {
 
 impl ConvexStub {
     pub fn new(accounts: Arc<InMemoryAccountStore>, signing_secret: &str) -> Result<Self, String> {
-        let secret = WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
+        let secret =
+            WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
         Ok(Self { accounts, secret })
     }
 
@@ -40,7 +41,9 @@ fn reply(status: StatusCode, body: Value) -> (StatusCode, String) {
 
 fn store_error(err: AccountStoreError) -> (StatusCode, String) {
     match err {
-        AccountStoreError::NotFound => reply(StatusCode::NOT_FOUND, json!({"error": "account_not_found"})),
+        AccountStoreError::NotFound => {
+            reply(StatusCode::NOT_FOUND, json!({"error": "account_not_found"}))
+        }
         AccountStoreError::Conflict { current, .. } => reply(
             StatusCode::CONFLICT,
             json!({"error": "version_conflict", "currentVersion": current}),
@@ -49,12 +52,18 @@ fn store_error(err: AccountStoreError) -> (StatusCode, String) {
             StatusCode::BAD_REQUEST,
             json!({"error": "invalid_request", "detail": detail}),
         ),
-        AccountStoreError::Unavailable(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "internal"})),
+        AccountStoreError::Unavailable(_) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "internal"}),
+        ),
     }
 }
 
 fn invalid(detail: &str) -> (StatusCode, String) {
-    reply(StatusCode::BAD_REQUEST, json!({"error": "invalid_request", "detail": detail}))
+    reply(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "invalid_request", "detail": detail}),
+    )
 }
 
 async fn call(
@@ -71,7 +80,10 @@ async fn call(
     };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     if verify(&body, signed, std::slice::from_ref(&stub.secret), now, true).is_err() {
-        return reply(StatusCode::UNAUTHORIZED, json!({"error": "invalid_signature"}));
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "invalid_signature"}),
+        );
     }
     let Ok(args) = serde_json::from_slice::<Value>(&body) else {
         return invalid("body: not JSON");
@@ -80,7 +92,10 @@ async fn call(
     let accounts = |list: Vec<AccountBilling>| reply(StatusCode::OK, json!({ "accounts": list }));
     match call.as_str() {
         "get" => {
-            let Some(id) = args["accountId"].as_str().and_then(|s| AccountId::parse(s).ok()) else {
+            let Some(id) = args["accountId"]
+                .as_str()
+                .and_then(|s| AccountId::parse(s).ok())
+            else {
                 return invalid("accountId: missing or invalid");
             };
             match stub.accounts.get(&id).await {
@@ -97,20 +112,25 @@ async fn call(
             ) else {
                 return invalid("expectedVersion, account or audit: missing or invalid");
             };
-            match stub.accounts.compare_and_set(expected, &account, &audit).await {
+            match stub
+                .accounts
+                .compare_and_set(expected, &account, &audit)
+                .await
+            {
                 Ok(()) => reply(StatusCode::OK, json!({"version": account.version})),
                 Err(err) => store_error(err),
             }
         }
-        "provisioning-mismatches" => match stub.accounts.list_provisioning_mismatches(limit).await {
-            Ok(list) => accounts(list),
-            Err(err) => store_error(err),
-        },
+        "provisioning-mismatches" => {
+            match stub.accounts.list_provisioning_mismatches(limit).await {
+                Ok(list) => accounts(list),
+                Err(err) => store_error(err),
+            }
+        }
         "expired" => {
-            let Some(now) = args["now"]
-                .as_str()
-                .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
-            else {
+            let Some(now) = args["now"].as_str().and_then(|s| {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            }) else {
                 return invalid("now: missing or not RFC 3339");
             };
             match stub.accounts.list_expired(now, limit).await {
@@ -118,14 +138,23 @@ async fn call(
                 Err(err) => store_error(err),
             }
         }
-        "polo-subscribers" => match stub.accounts.list_polo_subscribers(args["cursor"].as_str(), limit).await {
-            Ok(page) => reply(StatusCode::OK, json!({"accountIds": page.account_ids, "cursor": page.cursor})),
+        "polo-subscribers" => match stub
+            .accounts
+            .list_polo_subscribers(args["cursor"].as_str(), limit)
+            .await
+        {
+            Ok(page) => reply(
+                StatusCode::OK,
+                json!({"accountIds": page.account_ids, "cursor": page.cursor}),
+            ),
             Err(err) => store_error(err),
         },
-        "pending-paypal-cancellations" => match stub.accounts.list_pending_paypal_cancellations(limit).await {
-            Ok(list) => accounts(list),
-            Err(err) => store_error(err),
-        },
+        "pending-paypal-cancellations" => {
+            match stub.accounts.list_pending_paypal_cancellations(limit).await {
+                Ok(list) => accounts(list),
+                Err(err) => store_error(err),
+            }
+        }
         _ => reply(StatusCode::NOT_FOUND, json!({"error": "not_found"})),
     }
 }

@@ -38,7 +38,11 @@ pub const LOCAL_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtdGVzdC1zZWNyZXQtZG8tbm90LX
 /// The accounts the local stack starts with (the sample events use the first).
 pub const LOCAL_ACCOUNTS: [&str; 3] = ["acct_local_1", "acct_local_2", "acct_local_3"];
 /// The local product catalogue (the sample events sell `prod_local_pro`).
-pub const LOCAL_PRODUCTS: (&str, &str, &str) = ("prod_local_starter", "prod_local_pro", "prod_local_enterprise");
+pub const LOCAL_PRODUCTS: (&str, &str, &str) = (
+    "prod_local_starter",
+    "prod_local_pro",
+    "prod_local_enterprise",
+);
 
 /// The assembled local system and its inspectable in-memory state.
 pub struct LocalStack {
@@ -56,7 +60,10 @@ impl LocalStack {
         let clock = Arc::new(SystemClock);
         let secrets = Arc::new(InMemorySecretSource::default());
         secrets.set(SecretId::PoloWebhook, webhook_secrets);
-        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(secrets, clock.clone()))));
+        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
+            secrets,
+            clock.clone(),
+        ))));
         let store = Arc::new(InMemoryIdempotencyStore::default());
         let accounts = Arc::new(InMemoryAccountStore::default());
         for id in LOCAL_ACCOUNTS {
@@ -69,7 +76,8 @@ impl LocalStack {
             polo.put_subscription(subscription);
         }
         let (starter, pro, enterprise) = LOCAL_PRODUCTS;
-        let catalogue = Catalogue::from_lists(starter, pro, enterprise).map_err(|e| format!("{e:?}"))?;
+        let catalogue =
+            Catalogue::from_lists(starter, pro, enterprise).map_err(|e| format!("{e:?}"))?;
         let metrics = Arc::new(EmfStdout);
         let handler = Arc::new(LifecycleHandler {
             updater: Arc::new(AccountUpdater {
@@ -112,7 +120,9 @@ impl LocalStack {
             router = router.route(
                 &endpoint.path(),
                 post(
-                    move |State(stack): State<Arc<LocalStack>>, parts: http::request::Parts, body: Bytes| async move {
+                    move |State(stack): State<Arc<LocalStack>>,
+                          parts: http::request::Parts,
+                          body: Bytes| async move {
                         stack.webhook(endpoint, parts, body).await
                     },
                 ),
@@ -121,11 +131,17 @@ impl LocalStack {
         router.with_state(self)
     }
 
-    async fn webhook(&self, endpoint: Endpoint, parts: http::request::Parts, body: Bytes) -> axum::response::Response {
+    async fn webhook(
+        &self,
+        endpoint: Endpoint,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> axum::response::Response {
         let Some(intake) = self.intakes.get(&endpoint) else {
             return http::StatusCode::NOT_FOUND.into_response();
         };
-        let request = lambda_http::Request::from_parts(parts, lambda_http::Body::Binary(body.to_vec()));
+        let request =
+            lambda_http::Request::from_parts(parts, lambda_http::Body::Binary(body.to_vec()));
         let response = intake.handle(request).await;
         let (parts, body) = response.into_parts();
         (parts, body.to_vec()).into_response()

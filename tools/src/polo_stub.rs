@@ -30,21 +30,41 @@ impl PoloStub {
     }
 }
 
-async fn subscription(State(stub): State<Arc<PoloStub>>, Path(id): Path<String>, headers: HeaderMap) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+async fn subscription(
+    State(stub): State<Arc<PoloStub>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
     let json = [("x-request-id", "req_polo_stub")];
     let authorised = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.strip_prefix("Bearer ") == Some(stub.api_key.as_str()));
     if !authorised {
-        return (StatusCode::UNAUTHORIZED, json, r#"{"error":"Unauthorized","detail":"invalid token"}"#.into());
+        return (
+            StatusCode::UNAUTHORIZED,
+            json,
+            r#"{"error":"Unauthorized","detail":"invalid token"}"#.into(),
+        );
     }
     let Ok(id) = SubscriptionId::parse(&id) else {
-        return (StatusCode::NOT_FOUND, json, r#"{"error":"ResourceNotFound","detail":"Not found"}"#.into());
+        return (
+            StatusCode::NOT_FOUND,
+            json,
+            r#"{"error":"ResourceNotFound","detail":"Not found"}"#.into(),
+        );
     };
     let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
     match stub.polo.get_subscription(&id, deadline).await {
-        Ok(s) => (StatusCode::OK, json, serde_json::to_string(&s).unwrap_or_default()),
-        Err(_) => (StatusCode::NOT_FOUND, json, r#"{"error":"ResourceNotFound","detail":"Not found"}"#.into()),
+        Ok(s) => (
+            StatusCode::OK,
+            json,
+            serde_json::to_string(&s).unwrap_or_default(),
+        ),
+        Err(_) => (
+            StatusCode::NOT_FOUND,
+            json,
+            r#"{"error":"ResourceNotFound","detail":"Not found"}"#.into(),
+        ),
     }
 }

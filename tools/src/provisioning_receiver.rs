@@ -19,9 +19,16 @@ pub struct ProvisioningReceiver {
 }
 
 impl ProvisioningReceiver {
-    pub fn new(orchestrator: Arc<InMemoryProvisioner>, signing_secret: &str) -> Result<Self, String> {
-        let secret = WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
-        Ok(Self { orchestrator, secret })
+    pub fn new(
+        orchestrator: Arc<InMemoryProvisioner>,
+        signing_secret: &str,
+    ) -> Result<Self, String> {
+        let secret =
+            WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
+        Ok(Self {
+            orchestrator,
+            secret,
+        })
     }
 
     /// `POST /` receives pushes; `GET /` lists every push received.
@@ -33,7 +40,11 @@ impl ProvisioningReceiver {
     }
 }
 
-async fn receive(State(receiver): State<Arc<ProvisioningReceiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(receiver): State<Arc<ProvisioningReceiver>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let signed = SignatureHeaders {
         id: get("webhook-id"),
@@ -41,13 +52,25 @@ async fn receive(State(receiver): State<Arc<ProvisioningReceiver>>, headers: Hea
         signature: get("webhook-signature"),
     };
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    if verify(&body, signed, std::slice::from_ref(&receiver.secret), now, true).is_err() {
+    if verify(
+        &body,
+        signed,
+        std::slice::from_ref(&receiver.secret),
+        now,
+        true,
+    )
+    .is_err()
+    {
         return StatusCode::UNAUTHORIZED;
     }
     let Ok(request) = serde_json::from_slice::<ProvisioningRequest>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
-    match receiver.orchestrator.push(&request, OffsetDateTime::now_utc()).await {
+    match receiver
+        .orchestrator
+        .push(&request, OffsetDateTime::now_utc())
+        .await
+    {
         Ok(()) => StatusCode::ACCEPTED,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -71,7 +71,10 @@ impl RuntimeApi {
         });
         let router = Router::new()
             .route(&format!("{PREFIX}/invocation/next"), get(next))
-            .route(&format!("{PREFIX}/invocation/{{id}}/response"), post(response))
+            .route(
+                &format!("{PREFIX}/invocation/{{id}}/response"),
+                post(response),
+            )
             .route(&format!("{PREFIX}/invocation/{{id}}/error"), post(error))
             .route(&format!("{PREFIX}/init/error"), post(init_error))
             .with_state(state);
@@ -94,12 +97,20 @@ impl RuntimeApi {
 
     /// When the function first asked for work (its init was done).
     pub fn first_poll(&self) -> Option<Instant> {
-        *self.shared.first_poll.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .shared
+            .first_poll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// What the function reported on `/init/error`, if anything.
     pub fn init_error(&self) -> Option<String> {
-        self.shared.init_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .init_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Hands the function one event and waits for its answer.
@@ -150,7 +161,10 @@ async fn next(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
         }
     };
     set("lambda-runtime-aws-request-id", &pending.request_id);
-    set("lambda-runtime-deadline-ms", &pending.deadline_ms.to_string());
+    set(
+        "lambda-runtime-deadline-ms",
+        &pending.deadline_ms.to_string(),
+    );
     set(
         "lambda-runtime-invoked-function-arn",
         "arn:aws:lambda:us-east-1:123456789012:function:local",
@@ -188,12 +202,23 @@ async fn response(
     finish(&state, &id, Outcome::Response(value))
 }
 
-async fn error(State(state): State<Arc<ServerState>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    finish(&state, &id, Outcome::Error(String::from_utf8_lossy(&body).into_owned()))
+async fn error(
+    State(state): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    finish(
+        &state,
+        &id,
+        Outcome::Error(String::from_utf8_lossy(&body).into_owned()),
+    )
 }
 
 async fn init_error(State(state): State<Arc<ServerState>>, body: Bytes) -> StatusCode {
-    *state.shared.init_error.lock().unwrap_or_else(|p| p.into_inner()) =
-        Some(String::from_utf8_lossy(&body).into_owned());
+    *state
+        .shared
+        .init_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(String::from_utf8_lossy(&body).into_owned());
     StatusCode::ACCEPTED
 }

@@ -24,7 +24,9 @@ pub fn load(
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
     let event: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-    let raw = event["body"].as_str().ok_or(format!("{}: no body", file.display()))?;
+    let raw = event["body"]
+        .as_str()
+        .ok_or(format!("{}: no body", file.display()))?;
     let body = if event["isBase64Encoded"].as_bool().unwrap_or(false) {
         base64::engine::general_purpose::STANDARD
             .decode(raw)
@@ -97,8 +99,10 @@ pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subsc
         if !is_webhook {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let event: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let event: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let raw = event["body"].as_str().unwrap_or_default();
         let body = if event["isBase64Encoded"].as_bool().unwrap_or(false) {
             base64::engine::general_purpose::STANDARD
@@ -110,12 +114,17 @@ pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subsc
         let envelope: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", path.display()))?;
         let data = &envelope["data"];
-        let candidate = if envelope["type"].as_str().is_some_and(|t| t.starts_with("order.")) {
+        let candidate = if envelope["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("order."))
+        {
             data["subscription"].clone()
         } else {
             data.clone()
         };
-        if let Ok(subscription) = serde_json::from_value::<billing::polo::wire::Subscription>(candidate) {
+        if let Ok(subscription) =
+            serde_json::from_value::<billing::polo::wire::Subscription>(candidate)
+        {
             found.push(subscription);
         }
     }

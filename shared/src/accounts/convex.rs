@@ -67,13 +67,17 @@ impl ConvexAccountStore {
         body: serde_json::Value,
         expected_version: Option<u64>,
     ) -> Result<T, AccountStoreError> {
-        let url = self
-            .site_url
-            .join(path)
-            .map_err(|_| AccountStoreError::Rejected("CONVEX_SITE_URL: cannot join a path".into()))?;
-        let body = serde_json::to_vec(&body).map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
-        let headers = signature_headers(&self.secret, &body, OffsetDateTime::now_utc().unix_timestamp())
-            .map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
+        let url = self.site_url.join(path).map_err(|_| {
+            AccountStoreError::Rejected("CONVEX_SITE_URL: cannot join a path".into())
+        })?;
+        let body =
+            serde_json::to_vec(&body).map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
+        let headers = signature_headers(
+            &self.secret,
+            &body,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
         let request = FetchRequest {
             label,
             method: Method::POST,
@@ -85,15 +89,19 @@ impl ConvexAccountStore {
             deadline: deadline::bounded(CALL_BUDGET),
         };
         match self.http.send(request).await {
-            Ok(response) => response.json().map_err(|e| AccountStoreError::Unavailable(Box::new(e))),
+            Ok(response) => response
+                .json()
+                .map_err(|e| AccountStoreError::Unavailable(Box::new(e))),
             Err(FetchError::Status { status, body, .. }) if (400..500).contains(&status) => {
                 let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
                 Err(match (status, parsed) {
                     (404, Some(b)) if b.error == "account_not_found" => AccountStoreError::NotFound,
-                    (409, Some(b)) if b.error == "version_conflict" => AccountStoreError::Conflict {
-                        expected: expected_version.unwrap_or_default(),
-                        current: b.current_version,
-                    },
+                    (409, Some(b)) if b.error == "version_conflict" => {
+                        AccountStoreError::Conflict {
+                            expected: expected_version.unwrap_or_default(),
+                            current: b.current_version,
+                        }
+                    }
                     (401, _) => AccountStoreError::Rejected("Convex refused our signature".into()),
                     (_, Some(b)) => AccountStoreError::Rejected(format!(
                         "HTTP {status} {}: {}",
@@ -115,9 +123,15 @@ fn rfc3339(t: OffsetDateTime) -> Result<String, AccountStoreError> {
 
 #[async_trait]
 impl AccountStore for ConvexAccountStore {
-    async fn get(&self, account_id: &AccountId) -> Result<Option<AccountBilling>, AccountStoreError> {
+    async fn get(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Option<AccountBilling>, AccountStoreError> {
         let body = json!({"accountId": account_id});
-        match self.call::<AccountBody>("convex.get", "billing/v1/accounts/get", body, None).await {
+        match self
+            .call::<AccountBody>("convex.get", "billing/v1/accounts/get", body, None)
+            .await
+        {
             Ok(found) => Ok(Some(found.account)),
             Err(AccountStoreError::NotFound) => Ok(None),
             Err(err) => Err(err),
@@ -141,24 +155,47 @@ impl AccountStore for ConvexAccountStore {
         .map(|_| ())
     }
 
-    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_provisioning_mismatches(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         let body = json!({"limit": limit});
         let found: AccountsBody = self
-            .call("convex.provisioning_mismatches", "billing/v1/accounts/provisioning-mismatches", body, None)
+            .call(
+                "convex.provisioning_mismatches",
+                "billing/v1/accounts/provisioning-mismatches",
+                body,
+                None,
+            )
             .await?;
         Ok(found.accounts)
     }
 
-    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_expired(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         let body = json!({"now": rfc3339(now)?, "limit": limit});
-        let found: AccountsBody = self.call("convex.expired", "billing/v1/accounts/expired", body, None).await?;
+        let found: AccountsBody = self
+            .call("convex.expired", "billing/v1/accounts/expired", body, None)
+            .await?;
         Ok(found.accounts)
     }
 
-    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError> {
+    async fn list_polo_subscribers(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, AccountStoreError> {
         let body = json!({"cursor": cursor, "limit": limit});
         let page: PageBody = self
-            .call("convex.polo_subscribers", "billing/v1/accounts/polo-subscribers", body, None)
+            .call(
+                "convex.polo_subscribers",
+                "billing/v1/accounts/polo-subscribers",
+                body,
+                None,
+            )
             .await?;
         Ok(Page {
             account_ids: page.account_ids,
@@ -166,7 +203,10 @@ impl AccountStore for ConvexAccountStore {
         })
     }
 
-    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_pending_paypal_cancellations(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         let body = json!({"limit": limit});
         let found: AccountsBody = self
             .call(

@@ -34,7 +34,9 @@ impl InMemoryAccountStore {
 
     /// Creates (or replaces) an account, as the app does at sign-up.
     pub fn insert(&self, account: AccountBilling) {
-        self.lock().accounts.insert(account.account_id.clone(), account);
+        self.lock()
+            .accounts
+            .insert(account.account_id.clone(), account);
     }
 
     pub fn account(&self, id: &AccountId) -> Option<AccountBilling> {
@@ -55,11 +57,17 @@ impl InMemoryAccountStore {
     }
 
     pub fn fail(&self, op: AccountOp) {
-        self.failing.lock().unwrap_or_else(|p| p.into_inner()).insert(op);
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(op);
     }
 
     pub fn heal(&self) {
-        self.failing.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     pub fn calls(&self) -> usize {
@@ -68,13 +76,24 @@ impl InMemoryAccountStore {
 
     fn enter(&self, op: AccountOp) -> Result<(), AccountStoreError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.failing.lock().unwrap_or_else(|p| p.into_inner()).contains(&op) {
-            return Err(AccountStoreError::Unavailable(format!("injected fault on {op:?}").into()));
+        if self
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&op)
+        {
+            return Err(AccountStoreError::Unavailable(
+                format!("injected fault on {op:?}").into(),
+            ));
         }
         Ok(())
     }
 
-    fn filtered(&self, limit: usize, keep: impl Fn(&AccountBilling) -> bool) -> Vec<AccountBilling> {
+    fn filtered(
+        &self,
+        limit: usize,
+        keep: impl Fn(&AccountBilling) -> bool,
+    ) -> Vec<AccountBilling> {
         self.lock()
             .accounts
             .values()
@@ -87,7 +106,10 @@ impl InMemoryAccountStore {
 
 #[async_trait]
 impl AccountStore for InMemoryAccountStore {
-    async fn get(&self, account_id: &AccountId) -> Result<Option<AccountBilling>, AccountStoreError> {
+    async fn get(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Option<AccountBilling>, AccountStoreError> {
         self.enter(AccountOp::Get)?;
         Ok(self.lock().accounts.get(account_id).cloned())
     }
@@ -121,17 +143,28 @@ impl AccountStore for InMemoryAccountStore {
         Ok(())
     }
 
-    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_provisioning_mismatches(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.enter(AccountOp::List)?;
         Ok(self.filtered(limit, AccountBilling::needs_push))
     }
 
-    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_expired(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.enter(AccountOp::List)?;
         Ok(self.filtered(limit, |a| is_expired(a, now)))
     }
 
-    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError> {
+    async fn list_polo_subscribers(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, AccountStoreError> {
         self.enter(AccountOp::List)?;
         let state = self.lock();
         let mut ids: Vec<AccountId> = state
@@ -144,11 +177,21 @@ impl AccountStore for InMemoryAccountStore {
             .collect();
         let more = ids.len() > limit;
         ids.truncate(limit);
-        let cursor = if more { ids.last().map(|id| id.as_str().to_owned()) } else { None };
-        Ok(Page { account_ids: ids, cursor })
+        let cursor = if more {
+            ids.last().map(|id| id.as_str().to_owned())
+        } else {
+            None
+        };
+        Ok(Page {
+            account_ids: ids,
+            cursor,
+        })
     }
 
-    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    async fn list_pending_paypal_cancellations(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.enter(AccountOp::List)?;
         Ok(self.filtered(limit, |a| a.pending_paypal_cancellation.is_some()))
     }

@@ -95,7 +95,10 @@ pub enum AccountStoreError {
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    async fn get(&self, account_id: &AccountId) -> Result<Option<AccountBilling>, AccountStoreError>;
+    async fn get(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Option<AccountBilling>, AccountStoreError>;
 
     /// Writes `next` (whose version is `expected_version + 1`) if the stored
     /// version is still `expected_version`, and the audit row with it.
@@ -107,21 +110,38 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), AccountStoreError>;
 
     /// Accounts whose desired entitlement the orchestrator has not acknowledged.
-    async fn list_provisioning_mismatches(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError>;
+    async fn list_provisioning_mismatches(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError>;
 
     /// Accounts entitled past their expiry at `now`, or `past_due`.
-    async fn list_expired(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError>;
+    async fn list_expired(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError>;
 
     /// Accounts with a Polo subscription, a page at a time.
-    async fn list_polo_subscribers(&self, cursor: Option<&str>, limit: usize) -> Result<Page, AccountStoreError>;
+    async fn list_polo_subscribers(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, AccountStoreError>;
 
     /// Accounts with a queued PayPal cancellation.
-    async fn list_pending_paypal_cancellations(&self, limit: usize) -> Result<Vec<AccountBilling>, AccountStoreError>;
+    async fn list_pending_paypal_cancellations(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<AccountBilling>, AccountStoreError>;
 }
 
 /// The rule `list_expired` implements, shared by every adapter's tests.
 pub fn is_expired(account: &AccountBilling, now: OffsetDateTime) -> bool {
     let lapsed = account.desired_entitlement.entitled
-        && account.desired_entitlement.expires_at.is_some_and(|at| at <= now);
+        && account
+            .desired_entitlement
+            .expires_at
+            .is_some_and(|at| at <= now);
     lapsed || account.billing_status == BillingStatus::PastDue
 }

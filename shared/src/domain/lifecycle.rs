@@ -95,7 +95,11 @@ fn finish(current: &AccountBilling, mut next: AccountBilling, now: OffsetDateTim
         return Decision::Unchanged;
     }
     next.version = current.version + 1;
-    let live = next.subscriptions.iter().filter(|s| s.entitled(now)).count();
+    let live = next
+        .subscriptions
+        .iter()
+        .filter(|s| s.entitled(now))
+        .count();
     Decision::Apply(Box::new(Applied {
         entitlement_changed: next.desired_entitlement != current.desired_entitlement,
         duplicate_subscriptions: live > 1,
@@ -118,9 +122,9 @@ fn known_subscription(s: &SubscriptionSnapshot, policy: &Policy) -> KnownSubscri
                 end + policy.renewal_grace
             }
         }),
-        BillingStatus::PastDue if policy.past_due_grace > Duration::ZERO => Some(
-            s.current_period_end.unwrap_or(s.watermark) + policy.past_due_grace,
-        ),
+        BillingStatus::PastDue if policy.past_due_grace > Duration::ZERO => {
+            Some(s.current_period_end.unwrap_or(s.watermark) + policy.past_due_grace)
+        }
         _ => None,
     };
     KnownSubscription {
@@ -140,9 +144,14 @@ fn known_subscription(s: &SubscriptionSnapshot, policy: &Policy) -> KnownSubscri
 /// The account's current subscription: entitled first, then highest tier,
 /// then latest start (then id, so that the choice never depends on order).
 fn choose(subscriptions: &[KnownSubscription], now: OffsetDateTime) -> Option<&KnownSubscription> {
-    subscriptions
-        .iter()
-        .max_by_key(|s| (s.entitled(now), s.tier, s.started_at.unwrap_or(s.watermark), &s.id))
+    subscriptions.iter().max_by_key(|s| {
+        (
+            s.entitled(now),
+            s.tier,
+            s.started_at.unwrap_or(s.watermark),
+            &s.id,
+        )
+    })
 }
 
 fn derive(next: &mut AccountBilling, now: OffsetDateTime) {
@@ -169,7 +178,11 @@ fn derive(next: &mut AccountBilling, now: OffsetDateTime) {
     if next.provider == Provider::Paypal {
         if let Some(paypal) = &next.paypal {
             let entitled = now < paypal.paid_through;
-            next.plan_tier = if entitled { paypal.tier } else { PlanTier::Free };
+            next.plan_tier = if entitled {
+                paypal.tier
+            } else {
+                PlanTier::Free
+            };
             next.billing_status = if entitled {
                 BillingStatus::Active
             } else {

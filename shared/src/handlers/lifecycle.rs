@@ -44,18 +44,25 @@ impl LifecycleHandler {
         };
         let order_account = transform::account_of(&order.customer, &order.metadata)
             .map_err(|e| HandleError::Permanent(e.park_reason()))?;
-        let id = SubscriptionId::parse(raw_id).map_err(|_| permanent("malformed", "data.subscription_id: invalid id"))?;
-        let polo = self
-            .polo
-            .as_ref()
-            .ok_or_else(|| HandleError::Transient("no Polo client configured for order events".into()))?;
-        let wire = polo.get_subscription(&id, ctx.deadline).await.map_err(|err| match err {
-            PoloError::NotFound => permanent("unknown_subscription", "data.subscription_id: not found at Polo"),
-            PoloError::Auth => permanent("polo_auth", "Polo refused our API key"),
-            err if err.is_transient() => HandleError::Transient(Box::new(err)),
-            err => HandleError::Permanent(ParkReason::new("polo_refused", err.to_string())),
+        let id = SubscriptionId::parse(raw_id)
+            .map_err(|_| permanent("malformed", "data.subscription_id: invalid id"))?;
+        let polo = self.polo.as_ref().ok_or_else(|| {
+            HandleError::Transient("no Polo client configured for order events".into())
         })?;
-        let snapshot = transform::snapshot(&wire, &self.catalogue).map_err(|e| HandleError::Permanent(e.park_reason()))?;
+        let wire = polo
+            .get_subscription(&id, ctx.deadline)
+            .await
+            .map_err(|err| match err {
+                PoloError::NotFound => permanent(
+                    "unknown_subscription",
+                    "data.subscription_id: not found at Polo",
+                ),
+                PoloError::Auth => permanent("polo_auth", "Polo refused our API key"),
+                err if err.is_transient() => HandleError::Transient(Box::new(err)),
+                err => HandleError::Permanent(ParkReason::new("polo_refused", err.to_string())),
+            })?;
+        let snapshot = transform::snapshot(&wire, &self.catalogue)
+            .map_err(|e| HandleError::Permanent(e.park_reason()))?;
         if snapshot.account_id != order_account {
             return Err(permanent(
                 "account_mismatch",
@@ -68,11 +75,14 @@ impl LifecycleHandler {
 
 #[async_trait]
 impl EventHandler for LifecycleHandler {
-    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<Handled, HandleError> {
+    async fn handle(
+        &self,
+        event: &PoloEvent,
+        ctx: &DeliveryContext,
+    ) -> Result<Handled, HandleError> {
         let snapshot = match &event.data {
-            EventData::Subscription(s) => {
-                transform::snapshot(s, &self.catalogue).map_err(|e| HandleError::Permanent(e.park_reason()))?
-            }
+            EventData::Subscription(s) => transform::snapshot(s, &self.catalogue)
+                .map_err(|e| HandleError::Permanent(e.park_reason()))?,
             EventData::Order(order) => match self.paid_subscription(order, ctx).await? {
                 Some(snapshot) => snapshot,
                 None => return Ok(Handled::Unchanged),
@@ -82,7 +92,11 @@ impl EventHandler for LifecycleHandler {
             event_id: ctx.webhook_id.clone(),
             event_type: event.event_type.as_str().to_owned(),
         };
-        match self.updater.apply_snapshot(&snapshot, &cause, ctx.deadline).await {
+        match self
+            .updater
+            .apply_snapshot(&snapshot, &cause, ctx.deadline)
+            .await
+        {
             Ok(UpdateOutcome::Applied(_)) => Ok(Handled::Applied),
             Ok(UpdateOutcome::Unchanged(_)) => Ok(Handled::Unchanged),
             Ok(UpdateOutcome::Stale) => Ok(Handled::Stale),

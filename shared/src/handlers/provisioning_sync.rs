@@ -41,10 +41,13 @@ pub async fn run(
     let mut oldest: Option<OffsetDateTime> = None;
     let mut seen = std::collections::HashSet::new();
     loop {
-        let page = accounts.list_provisioning_mismatches(PAGE).await.map_err(|e| {
-            error!(error = %error_chain(&e), "provisioning-sync could not list mismatches");
-            SyncError(e)
-        })?;
+        let page = accounts
+            .list_provisioning_mismatches(PAGE)
+            .await
+            .map_err(|e| {
+                error!(error = %error_chain(&e), "provisioning-sync could not list mismatches");
+                SyncError(e)
+            })?;
         // An account still listed after its push failed would come back on
         // every page: stop once a page holds nothing new.
         let fresh: Vec<_> = page

@@ -24,13 +24,20 @@ pub struct RecordingHandler {
 
 impl RecordingHandler {
     pub fn recorded(&self) -> Vec<Recorded> {
-        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
 #[async_trait]
 impl EventHandler for RecordingHandler {
-    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<Handled, HandleError> {
+    async fn handle(
+        &self,
+        event: &PoloEvent,
+        ctx: &DeliveryContext,
+    ) -> Result<Handled, HandleError> {
         match &event.data {
             EventData::Subscription(s) => info!(
                 subscription_id = %s.id,

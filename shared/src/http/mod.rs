@@ -163,7 +163,10 @@ impl SecureHttp {
                 FetchError::Status { retry_after, .. } => *retry_after,
                 _ => None,
             };
-            match self.retry.wait_before(attempt, err.is_transient(), retry_after, remaining) {
+            match self
+                .retry
+                .wait_before(attempt, err.is_transient(), retry_after, remaining)
+            {
                 Some(wait) => {
                     warn!(call = request.label, attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
                     tokio::time::sleep(wait).await;
@@ -194,13 +197,21 @@ impl SecureHttp {
             builder = builder.header("idempotency-key", key);
         }
         if let Some(token) = request.bearer {
-            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| (FetchError::Decode("bearer token is not a valid header".into()), None))?;
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| {
+                        (
+                            FetchError::Decode("bearer token is not a valid header".into()),
+                            None,
+                        )
+                    })?;
             value.set_sensitive(true);
             builder = builder.header(reqwest::header::AUTHORIZATION, value);
         }
         if let Some(body) = &request.body {
-            builder = builder.header("content-type", "application/json").body(body.clone());
+            builder = builder
+                .header("content-type", "application/json")
+                .body(body.clone());
         }
         let mut response = builder.send().await.map_err(|e| (classify(e), None))?;
         let status = response.status().as_u16();
@@ -229,9 +240,20 @@ impl SecureHttp {
             }
         }
         if (200..300).contains(&status) {
-            Ok(FetchResponse { status, body, request_id })
+            Ok(FetchResponse {
+                status,
+                body,
+                request_id,
+            })
         } else {
-            Err((FetchError::Status { status, body, retry_after }, request_id))
+            Err((
+                FetchError::Status {
+                    status,
+                    body,
+                    retry_after,
+                },
+                request_id,
+            ))
         }
     }
 }

@@ -81,7 +81,18 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_unless_it_outlives_the_deadline() {
         let p = RetryPolicy::default();
-        assert_eq!(p.wait_before(1, true, Some(Duration::from_secs(1)), PLENTY), Some(Duration::from_secs(1)));
-        assert_eq!(p.wait_before(1, true, Some(Duration::from_secs(5)), Duration::from_secs(3)), None);
+        assert_eq!(
+            p.wait_before(1, true, Some(Duration::from_secs(1)), PLENTY),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            p.wait_before(
+                1,
+                true,
+                Some(Duration::from_secs(5)),
+                Duration::from_secs(3)
+            ),
+            None
+        );
     }
 }

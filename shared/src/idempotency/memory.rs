@@ -29,11 +29,17 @@ pub struct InMemoryIdempotencyStore {
 impl InMemoryIdempotencyStore {
     /// Makes every call of `op` fail as `Unavailable` until cleared.
     pub fn fail(&self, op: StoreOp) {
-        self.failing.lock().unwrap_or_else(|p| p.into_inner()).insert(op);
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(op);
     }
 
     pub fn heal(&self) {
-        self.failing.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// How many store calls were made so far (each is one round trip).
@@ -52,7 +58,12 @@ impl InMemoryIdempotencyStore {
 
     fn enter(&self, op: StoreOp) -> Result<(), StoreError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.failing.lock().unwrap_or_else(|p| p.into_inner()).contains(&op) {
+        if self
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&op)
+        {
             return Err(StoreError::Unavailable(
                 format!("injected fault on {op:?}").into(),
             ));
@@ -66,7 +77,12 @@ fn held_by<'a>(
     claim: &Claim,
 ) -> Result<&'a mut IdempotencyRecord, StoreError> {
     match records.get_mut(&claim.key) {
-        Some(r) if r.status == RecordStatus::InProgress && r.claim_token.as_ref() == Some(&claim.token) => Ok(r),
+        Some(r)
+            if r.status == RecordStatus::InProgress
+                && r.claim_token.as_ref() == Some(&claim.token) =>
+        {
+            Ok(r)
+        }
         _ => Err(StoreError::ClaimLost(claim.key.clone())),
     }
 }

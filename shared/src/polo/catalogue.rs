@@ -24,7 +24,11 @@ pub enum CatalogueError {
 
 impl Catalogue {
     /// Parses the three comma lists. Every problem is named by variable.
-    pub fn from_lists(starter: &str, pro: &str, enterprise: &str) -> Result<Self, Vec<CatalogueError>> {
+    pub fn from_lists(
+        starter: &str,
+        pro: &str,
+        enterprise: &str,
+    ) -> Result<Self, Vec<CatalogueError>> {
         let mut catalogue = Self {
             tiers: HashMap::new(),
             sold: HashMap::new(),
@@ -35,7 +39,11 @@ impl Catalogue {
             ("POLO_PLAN_ID_PRO", PlanTier::Pro, pro),
             ("POLO_PLAN_ID_ENTERPRISE", PlanTier::Enterprise, enterprise),
         ] {
-            let ids: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            let ids: Vec<&str> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
             if ids.is_empty() {
                 problems.push(CatalogueError::Empty { variable });
                 continue;
@@ -91,9 +99,15 @@ mod tests {
         assert_eq!(
             err,
             vec![
-                CatalogueError::Empty { variable: "POLO_PLAN_ID_STARTER" },
-                CatalogueError::InvalidId { variable: "POLO_PLAN_ID_PRO" },
-                CatalogueError::Duplicate { variable: "POLO_PLAN_ID_ENTERPRISE" },
+                CatalogueError::Empty {
+                    variable: "POLO_PLAN_ID_STARTER"
+                },
+                CatalogueError::InvalidId {
+                    variable: "POLO_PLAN_ID_PRO"
+                },
+                CatalogueError::Duplicate {
+                    variable: "POLO_PLAN_ID_ENTERPRISE"
+                },
             ]
         );
     }

@@ -34,7 +34,11 @@ impl PoloClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Self { http, base, secrets }
+        Self {
+            http,
+            base,
+            secrets,
+        }
     }
 
     /// `segments` are percent-encoded one by one: an id can never add a path.
@@ -69,13 +73,19 @@ impl PoloClient {
             deadline,
         };
         let response = self.http.send(request).await.map_err(map_error)?;
-        response.json().map_err(|e| PoloError::Unavailable(Box::new(e)))
+        response
+            .json()
+            .map_err(|e| PoloError::Unavailable(Box::new(e)))
     }
 }
 
 fn map_error(err: FetchError) -> PoloError {
     match err {
-        FetchError::Status { status, body, retry_after } => match status {
+        FetchError::Status {
+            status,
+            body,
+            retry_after,
+        } => match status {
             401 | 403 => PoloError::Auth,
             404 => PoloError::NotFound,
             409 => PoloError::Conflict,
@@ -91,7 +101,11 @@ fn map_error(err: FetchError) -> PoloError {
             429 => PoloError::RateLimited {
                 retry_after_seconds: retry_after.map(|d| d.as_secs()),
             },
-            _ => PoloError::Unavailable(Box::new(FetchError::Status { status, body: Vec::new(), retry_after })),
+            _ => PoloError::Unavailable(Box::new(FetchError::Status {
+                status,
+                body: Vec::new(),
+                retry_after,
+            })),
         },
         other => PoloError::Unavailable(Box::new(other)),
     }

@@ -141,14 +141,18 @@ pub fn parse_event(body: &[u8]) -> Result<PoloEvent, ParseError> {
         t if t.carries_order() => {
             let order: Order = from_slice_at(data, "data")?;
             if order.status == OrderStatus::Unknown {
-                return Err(ParseError::UnknownEnum { path: "data.status" });
+                return Err(ParseError::UnknownEnum {
+                    path: "data.status",
+                });
             }
             EventData::Order(Box::new(order))
         }
         _ => {
             let subscription: Subscription = from_slice_at(data, "data")?;
             if subscription.status == SubscriptionStatus::Unknown {
-                return Err(ParseError::UnknownEnum { path: "data.status" });
+                return Err(ParseError::UnknownEnum {
+                    path: "data.status",
+                });
             }
             EventData::Subscription(Box::new(subscription))
         }
@@ -156,7 +160,10 @@ pub fn parse_event(body: &[u8]) -> Result<PoloEvent, ParseError> {
     Ok(PoloEvent { event_type, data })
 }
 
-fn from_slice_at<'de, T: Deserialize<'de>>(bytes: &'de [u8], prefix: &str) -> Result<T, ParseError> {
+fn from_slice_at<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    prefix: &str,
+) -> Result<T, ParseError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let inner = err.inner();

@@ -20,7 +20,9 @@ fn a_subscription_event_parses_with_its_watermark_falling_back_to_created_at() {
     let event = parse_event(&body("subscription.active", subscription())).unwrap();
     assert_eq!(event.event_type, EventType::SubscriptionActive);
     assert_eq!(event.external_customer_id(), Some("acct_1"));
-    let EventData::Subscription(s) = event.data else { panic!("a subscription") };
+    let EventData::Subscription(s) = event.data else {
+        panic!("a subscription")
+    };
     assert_eq!(s.watermark(), time::macros::datetime!(2026-11-01 00:00 UTC));
     assert!(!s.cancel_at_period_end);
 }
@@ -49,7 +51,10 @@ fn an_envelope_without_a_type_is_malformed() {
 
 #[test]
 fn truncated_json_is_not_json() {
-    assert_eq!(parse_event(br#"{"type": "order.paid""#).unwrap_err(), ParseError::NotJson);
+    assert_eq!(
+        parse_event(br#"{"type": "order.paid""#).unwrap_err(),
+        ParseError::NotJson
+    );
 }
 
 #[test]
@@ -66,5 +71,10 @@ fn an_unknown_order_status_is_an_unknown_enum() {
         "total_amount": 2900, "currency": "usd", "created_at": "2026-11-01T00:00:00Z"
     });
     let err = parse_event(&body("order.paid", order)).unwrap_err();
-    assert_eq!(err, ParseError::UnknownEnum { path: "data.status" });
+    assert_eq!(
+        err,
+        ParseError::UnknownEnum {
+            path: "data.status"
+        }
+    );
 }

@@ -5,7 +5,9 @@
 
 use super::catalogue::Catalogue;
 use super::wire::{self, SubscriptionStatus};
-use crate::domain::{AccountId, BillingStatus, CustomerId, ProductId, SubscriptionId, SubscriptionSnapshot};
+use crate::domain::{
+    AccountId, BillingStatus, CustomerId, ProductId, SubscriptionId, SubscriptionSnapshot,
+};
 use crate::idempotency::ParkReason;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,9 +55,16 @@ fn billing_status(status: SubscriptionStatus) -> Result<BillingStatus, SnapshotE
 }
 
 /// The account a Polo customer belongs to.
-pub fn account_of(customer: &wire::Customer, metadata: &wire::Metadata) -> Result<AccountId, SnapshotError> {
-    let external = customer.external_id.as_deref().ok_or(SnapshotError::NoAccount)?;
-    let account = AccountId::parse(external).map_err(|_| SnapshotError::InvalidId("data.customer.external_id"))?;
+pub fn account_of(
+    customer: &wire::Customer,
+    metadata: &wire::Metadata,
+) -> Result<AccountId, SnapshotError> {
+    let external = customer
+        .external_id
+        .as_deref()
+        .ok_or(SnapshotError::NoAccount)?;
+    let account = AccountId::parse(external)
+        .map_err(|_| SnapshotError::InvalidId("data.customer.external_id"))?;
     match metadata.get("accountId") {
         None | Some(serde_json::Value::Null) => Ok(account),
         Some(serde_json::Value::String(claimed)) if claimed == external => Ok(account),
@@ -64,11 +73,17 @@ pub fn account_of(customer: &wire::Customer, metadata: &wire::Metadata) -> Resul
 }
 
 /// Converts a wire subscription, resolving its tier in the catalogue.
-pub fn snapshot(s: &wire::Subscription, catalogue: &Catalogue) -> Result<SubscriptionSnapshot, SnapshotError> {
+pub fn snapshot(
+    s: &wire::Subscription,
+    catalogue: &Catalogue,
+) -> Result<SubscriptionSnapshot, SnapshotError> {
     let status = billing_status(s.status)?;
     let account_id = account_of(&s.customer, &s.metadata)?;
-    let product_id = ProductId::parse(&s.product_id).map_err(|_| SnapshotError::InvalidId("data.product_id"))?;
-    let tier = catalogue.tier_of(&product_id).ok_or(SnapshotError::UnknownProduct)?;
+    let product_id =
+        ProductId::parse(&s.product_id).map_err(|_| SnapshotError::InvalidId("data.product_id"))?;
+    let tier = catalogue
+        .tier_of(&product_id)
+        .ok_or(SnapshotError::UnknownProduct)?;
     match status {
         BillingStatus::Active if s.current_period_end.is_none() => {
             return Err(SnapshotError::MissingDate("data.current_period_end"))
@@ -81,7 +96,8 @@ pub fn snapshot(s: &wire::Subscription, catalogue: &Catalogue) -> Result<Subscri
     Ok(SubscriptionSnapshot {
         id: SubscriptionId::parse(&s.id).map_err(|_| SnapshotError::InvalidId("data.id"))?,
         account_id,
-        customer_id: CustomerId::parse(&s.customer_id).map_err(|_| SnapshotError::InvalidId("data.customer_id"))?,
+        customer_id: CustomerId::parse(&s.customer_id)
+            .map_err(|_| SnapshotError::InvalidId("data.customer_id"))?,
         product_id,
         tier,
         status,
@@ -125,22 +141,34 @@ mod tests {
     fn a_disagreeing_metadata_account_is_refused() {
         let mut w = wire_subscription();
         w.metadata.insert("accountId".into(), "acct_other".into());
-        assert_eq!(snapshot(&w, &catalogue()).unwrap_err(), SnapshotError::AccountMismatch);
-        assert_eq!(SnapshotError::AccountMismatch.park_reason().code, "account_mismatch");
+        assert_eq!(
+            snapshot(&w, &catalogue()).unwrap_err(),
+            SnapshotError::AccountMismatch
+        );
+        assert_eq!(
+            SnapshotError::AccountMismatch.park_reason().code,
+            "account_mismatch"
+        );
     }
 
     #[test]
     fn no_external_id_means_no_account() {
         let mut w = wire_subscription();
         w.customer.external_id = None;
-        assert_eq!(snapshot(&w, &catalogue()).unwrap_err(), SnapshotError::NoAccount);
+        assert_eq!(
+            snapshot(&w, &catalogue()).unwrap_err(),
+            SnapshotError::NoAccount
+        );
     }
 
     #[test]
     fn an_unknown_product_is_refused_not_guessed() {
         let mut w = wire_subscription();
         w.product_id = "prod_mystery".into();
-        assert_eq!(snapshot(&w, &catalogue()).unwrap_err(), SnapshotError::UnknownProduct);
+        assert_eq!(
+            snapshot(&w, &catalogue()).unwrap_err(),
+            SnapshotError::UnknownProduct
+        );
     }
 
     #[test]
@@ -149,6 +177,9 @@ mod tests {
         w.status = SubscriptionStatus::Active;
         w.current_period_end = None;
         let err = snapshot(&w, &catalogue()).unwrap_err();
-        assert_eq!(err.park_reason().detail, "data.current_period_end: missing for this status");
+        assert_eq!(
+            err.park_reason().detail,
+            "data.current_period_end: missing for this status"
+        );
     }
 }

@@ -32,7 +32,13 @@ fn headers<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> SignatureHeaders<'a> {
 
 fn verify_1(sig: &str, body: &[u8], now: i64) -> Result<Verified, VerifyError> {
     let ts = TS_1.to_string();
-    verify(body, headers(ID_1, &ts, sig), &secrets(&[SECRET_1]), now, true)
+    verify(
+        body,
+        headers(ID_1, &ts, sig),
+        &secrets(&[SECRET_1]),
+        now,
+        true,
+    )
 }
 
 #[test]
@@ -47,14 +53,28 @@ fn the_first_official_vector_verifies_with_the_spec_derivation() {
 #[test]
 fn the_second_official_vector_verifies_with_the_spec_derivation() {
     let ts = TS_2.to_string();
-    let verified = verify(BODY_2, headers(ID_2, &ts, SIG_2), &secrets(&[SECRET_2]), TS_2, true).unwrap();
+    let verified = verify(
+        BODY_2,
+        headers(ID_2, &ts, SIG_2),
+        &secrets(&[SECRET_2]),
+        TS_2,
+        true,
+    )
+    .unwrap();
     assert_eq!(verified.derivation, KeyDerivation::Spec);
 }
 
 #[test]
 fn a_legacy_sender_keyed_on_the_whole_secret_string_verifies() {
     let ts = TS_2.to_string();
-    let verified = verify(BODY_2, headers(ID_2, &ts, SIG_2_LEGACY), &secrets(&[SECRET_2]), TS_2, true).unwrap();
+    let verified = verify(
+        BODY_2,
+        headers(ID_2, &ts, SIG_2_LEGACY),
+        &secrets(&[SECRET_2]),
+        TS_2,
+        true,
+    )
+    .unwrap();
     assert_eq!(verified.derivation, KeyDerivation::Legacy);
 }
 
@@ -114,8 +134,22 @@ fn a_missing_signature_header_is_refused() {
 
 #[test]
 fn a_timestamp_that_is_not_a_number_is_refused() {
-    for bad in ["abc", "16493675530000000", "-1649367553", "1649367553.0", " 1649367553", ""] {
-        let err = verify(BODY_1, headers(ID_1, bad, SIG_1), &secrets(&[SECRET_1]), TS_1, true).unwrap_err();
+    for bad in [
+        "abc",
+        "16493675530000000",
+        "-1649367553",
+        "1649367553.0",
+        " 1649367553",
+        "",
+    ] {
+        let err = verify(
+            BODY_1,
+            headers(ID_1, bad, SIG_1),
+            &secrets(&[SECRET_1]),
+            TS_1,
+            true,
+        )
+        .unwrap_err();
         assert_eq!(err, VerifyError::TimestampNotANumber, "timestamp {bad:?}");
     }
 }
@@ -137,41 +171,82 @@ fn a_replay_skips_the_window_but_still_checks_the_signature() {
     let ts = TS_1.to_string();
     let far_future = TS_1 + 86_400 * 30;
     let configured = secrets(&[SECRET_1]);
-    assert!(verify(BODY_1, headers(ID_1, &ts, SIG_1), &configured, far_future, false).is_ok());
-    let err = verify(b"{}", headers(ID_1, &ts, SIG_1), &configured, far_future, false).unwrap_err();
+    assert!(verify(
+        BODY_1,
+        headers(ID_1, &ts, SIG_1),
+        &configured,
+        far_future,
+        false
+    )
+    .is_ok());
+    let err = verify(
+        b"{}",
+        headers(ID_1, &ts, SIG_1),
+        &configured,
+        far_future,
+        false,
+    )
+    .unwrap_err();
     assert_eq!(err, VerifyError::SignatureMismatch);
 }
 
 #[test]
 fn a_bare_v1_prefix_never_verifies() {
-    assert_eq!(verify_1("v1,", BODY_1, TS_1).unwrap_err(), VerifyError::SignatureMismatch);
+    assert_eq!(
+        verify_1("v1,", BODY_1, TS_1).unwrap_err(),
+        VerifyError::SignatureMismatch
+    );
 }
 
 #[test]
 fn a_truncated_signature_never_verifies() {
     let truncated = &SIG_1[..SIG_1.len() - 8];
-    assert_eq!(verify_1(truncated, BODY_1, TS_1).unwrap_err(), VerifyError::SignatureMismatch);
+    assert_eq!(
+        verify_1(truncated, BODY_1, TS_1).unwrap_err(),
+        VerifyError::SignatureMismatch
+    );
     // Also a truncated raw MAC that still is valid base64 (first 16 bytes).
-    let short = format!("v1,{}", BASE64.encode(&BASE64.decode(&SIG_1[3..]).unwrap()[..16]));
-    assert_eq!(verify_1(&short, BODY_1, TS_1).unwrap_err(), VerifyError::SignatureMismatch);
+    let short = format!(
+        "v1,{}",
+        BASE64.encode(&BASE64.decode(&SIG_1[3..]).unwrap()[..16])
+    );
+    assert_eq!(
+        verify_1(&short, BODY_1, TS_1).unwrap_err(),
+        VerifyError::SignatureMismatch
+    );
 }
 
 #[test]
 fn only_unknown_signature_versions_are_refused() {
-    let err = verify_1("v2,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw= v1a,xyz", BODY_1, TS_1).unwrap_err();
+    let err = verify_1(
+        "v2,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw= v1a,xyz",
+        BODY_1,
+        TS_1,
+    )
+    .unwrap_err();
     assert_eq!(err, VerifyError::NoSupportedSignature);
 }
 
 #[test]
 fn a_tampered_body_is_refused() {
     let tampered = br#"{"email":"test@example.com","username":"test_user "}"#;
-    assert_eq!(verify_1(SIG_1, tampered, TS_1).unwrap_err(), VerifyError::SignatureMismatch);
+    assert_eq!(
+        verify_1(SIG_1, tampered, TS_1).unwrap_err(),
+        VerifyError::SignatureMismatch
+    );
 }
 
 #[test]
 fn a_wrong_secret_is_refused() {
     let ts = TS_1.to_string();
-    let err = verify(BODY_1, headers(ID_1, &ts, SIG_1), &secrets(&[SECRET_2]), TS_1, true).unwrap_err();
+    let err = verify(
+        BODY_1,
+        headers(ID_1, &ts, SIG_1),
+        &secrets(&[SECRET_2]),
+        TS_1,
+        true,
+    )
+    .unwrap_err();
     assert_eq!(err, VerifyError::SignatureMismatch);
 }
 
@@ -179,10 +254,24 @@ fn a_wrong_secret_is_refused() {
 fn a_tampered_id_or_timestamp_is_refused() {
     let ts = TS_1.to_string();
     let configured = secrets(&[SECRET_1]);
-    let err = verify(BODY_1, headers("msg_other", &ts, SIG_1), &configured, TS_1, true).unwrap_err();
+    let err = verify(
+        BODY_1,
+        headers("msg_other", &ts, SIG_1),
+        &configured,
+        TS_1,
+        true,
+    )
+    .unwrap_err();
     assert_eq!(err, VerifyError::SignatureMismatch);
     let later = (TS_1 + 1).to_string();
-    let err = verify(BODY_1, headers(ID_1, &later, SIG_1), &configured, TS_1, true).unwrap_err();
+    let err = verify(
+        BODY_1,
+        headers(ID_1, &later, SIG_1),
+        &configured,
+        TS_1,
+        true,
+    )
+    .unwrap_err();
     assert_eq!(err, VerifyError::SignatureMismatch);
 }
 
@@ -197,19 +286,35 @@ fn no_configured_secret_is_an_error_of_its_own() {
 fn a_webhook_id_with_spaces_or_control_characters_is_malformed() {
     let ts = TS_1.to_string();
     for bad in ["", "msg 1", "msg\n1", &"x".repeat(257)] {
-        let err = verify(BODY_1, headers(bad, &ts, SIG_1), &secrets(&[SECRET_1]), TS_1, true).unwrap_err();
+        let err = verify(
+            BODY_1,
+            headers(bad, &ts, SIG_1),
+            &secrets(&[SECRET_1]),
+            TS_1,
+            true,
+        )
+        .unwrap_err();
         assert_eq!(err, VerifyError::MalformedHeader("webhook-id"));
     }
 }
 
 #[test]
 fn a_secret_list_parses_from_json_or_a_bare_secret() {
-    let list = WebhookSecret::parse_list(&SecretString::new(format!(r#"["{SECRET_1}","{SECRET_2}"]"#))).unwrap();
+    let list = WebhookSecret::parse_list(&SecretString::new(format!(
+        r#"["{SECRET_1}","{SECRET_2}"]"#
+    )))
+    .unwrap();
     assert_eq!(list.len(), 2);
     let single = WebhookSecret::parse_list(&SecretString::new(SECRET_1)).unwrap();
     assert_eq!(single.len(), 1);
-    assert_eq!(WebhookSecret::parse_list(&SecretString::new("[]")).unwrap_err(), SecretFormatError::Empty);
-    assert_eq!(WebhookSecret::parse_list(&SecretString::new("[1]")).unwrap_err(), SecretFormatError::NotAList);
+    assert_eq!(
+        WebhookSecret::parse_list(&SecretString::new("[]")).unwrap_err(),
+        SecretFormatError::Empty
+    );
+    assert_eq!(
+        WebhookSecret::parse_list(&SecretString::new("[1]")).unwrap_err(),
+        SecretFormatError::NotAList
+    );
 }
 
 #[test]

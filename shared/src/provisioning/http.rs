@@ -30,10 +30,19 @@ impl HttpProvisioner {
 
 #[async_trait]
 impl Provisioner for HttpProvisioner {
-    async fn push(&self, request: &ProvisioningRequest, deadline: OffsetDateTime) -> Result<(), ProvisionError> {
-        let body = serde_json::to_vec(request).map_err(|e| ProvisionError::Rejected(e.to_string()))?;
-        let headers = signature_headers(&self.secret, &body, OffsetDateTime::now_utc().unix_timestamp())
-            .map_err(|e| ProvisionError::Rejected(e.to_string()))?;
+    async fn push(
+        &self,
+        request: &ProvisioningRequest,
+        deadline: OffsetDateTime,
+    ) -> Result<(), ProvisionError> {
+        let body =
+            serde_json::to_vec(request).map_err(|e| ProvisionError::Rejected(e.to_string()))?;
+        let headers = signature_headers(
+            &self.secret,
+            &body,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .map_err(|e| ProvisionError::Rejected(e.to_string()))?;
         let fetch = FetchRequest {
             label: "provisioning.push",
             method: Method::POST,
@@ -47,7 +56,9 @@ impl Provisioner for HttpProvisioner {
         };
         match self.http.send(fetch).await {
             Ok(_) => Ok(()),
-            Err(FetchError::Status { status, .. }) if (400..500).contains(&status) && status != 429 => {
+            Err(FetchError::Status { status, .. })
+                if (400..500).contains(&status) && status != 429 =>
+            {
                 Err(ProvisionError::Rejected(format!("HTTP {status}")))
             }
             Err(err) => Err(ProvisionError::Unavailable(Box::new(err))),

@@ -21,22 +21,38 @@ impl InMemoryProvisioner {
 
     /// Every push received, in order (including refused-as-old ones).
     pub fn pushes(&self) -> Vec<ProvisioningRequest> {
-        self.pushes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.pushes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The orchestrator's current decision for an account.
     pub fn decision(&self, account: &AccountId) -> Option<ProvisioningRequest> {
-        self.applied.lock().unwrap_or_else(|p| p.into_inner()).get(account).cloned()
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .cloned()
     }
 }
 
 #[async_trait]
 impl Provisioner for InMemoryProvisioner {
-    async fn push(&self, request: &ProvisioningRequest, _deadline: OffsetDateTime) -> Result<(), ProvisionError> {
+    async fn push(
+        &self,
+        request: &ProvisioningRequest,
+        _deadline: OffsetDateTime,
+    ) -> Result<(), ProvisionError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(ProvisionError::Unavailable("orchestrator set to fail".into()));
+            return Err(ProvisionError::Unavailable(
+                "orchestrator set to fail".into(),
+            ));
         }
-        self.pushes.lock().unwrap_or_else(|p| p.into_inner()).push(request.clone());
+        self.pushes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
         let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
         let newer = applied
             .get(&request.account_id)

@@ -60,5 +60,9 @@ pub enum ProvisionError {
 #[async_trait]
 pub trait Provisioner: Send + Sync {
     /// Delivers the desired state; `Ok` means the orchestrator acknowledged it.
-    async fn push(&self, request: &ProvisioningRequest, deadline: OffsetDateTime) -> Result<(), ProvisionError>;
+    async fn push(
+        &self,
+        request: &ProvisioningRequest,
+        deadline: OffsetDateTime,
+    ) -> Result<(), ProvisionError>;
 }

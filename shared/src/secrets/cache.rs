@@ -109,7 +109,11 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::secrets::InMemorySecretSource;
 
-    fn setup() -> (Arc<InMemorySecretSource>, Arc<ManualClock>, CachedSecretSource) {
+    fn setup() -> (
+        Arc<InMemorySecretSource>,
+        Arc<ManualClock>,
+        CachedSecretSource,
+    ) {
         let inner = Arc::new(InMemorySecretSource::default());
         inner.set(SecretId::PoloWebhook, "first");
         let clock = Arc::new(ManualClock::starting_now());
@@ -149,10 +153,19 @@ mod tests {
         clock.advance(Duration::seconds(31));
         let third = cache.refresh(SecretId::PoloWebhook).await.unwrap();
 
-        assert_eq!(first.map(|s| s.expose().to_owned()).as_deref(), Some("rotated"));
-        assert!(second.is_none(), "a second forced read within a minute is refused");
+        assert_eq!(
+            first.map(|s| s.expose().to_owned()).as_deref(),
+            Some("rotated")
+        );
+        assert!(
+            second.is_none(),
+            "a second forced read within a minute is refused"
+        );
         assert!(third.is_some());
         assert_eq!(inner.fetch_count(), 3);
-        assert_eq!(cache.fetch(SecretId::PoloWebhook).await.unwrap().expose(), "rotated");
+        assert_eq!(
+            cache.fetch(SecretId::PoloWebhook).await.unwrap().expose(),
+            "rotated"
+        );
     }
 }

@@ -29,9 +29,13 @@ impl DownstreamSecrets {
             problem,
         };
         // serde's message could quote the value: only its absence is reported.
-        let raw: Raw = serde_json::from_str(value.expose()).map_err(|_| malformed("it is not a JSON object of strings"))?;
+        let raw: Raw = serde_json::from_str(value.expose())
+            .map_err(|_| malformed("it is not a JSON object of strings"))?;
         Ok(Self {
-            convex_signing: SecretString::new(raw.convex_signing_secret.ok_or(malformed("convexSigningSecret is missing"))?),
+            convex_signing: SecretString::new(
+                raw.convex_signing_secret
+                    .ok_or(malformed("convexSigningSecret is missing"))?,
+            ),
             provisioning_signing: SecretString::new(
                 raw.provisioning_signing_secret
                     .ok_or(malformed("provisioningSigningSecret is missing"))?,
@@ -54,9 +58,16 @@ mod tests {
         .unwrap();
         assert_eq!(ok.convex_signing.expose(), "whsec_a");
         assert!(ok.paypal_client_id.is_none());
-        let err = DownstreamSecrets::parse(&SecretString::new(r#"{"convexSigningSecret":"whsec_hidden"}"#)).unwrap_err();
-        assert_eq!(err.to_string(), "secret downstream is malformed: provisioningSigningSecret is missing");
-        let err = DownstreamSecrets::parse(&SecretString::new("whsec_hidden-not-json")).unwrap_err();
+        let err = DownstreamSecrets::parse(&SecretString::new(
+            r#"{"convexSigningSecret":"whsec_hidden"}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "secret downstream is malformed: provisioningSigningSecret is missing"
+        );
+        let err =
+            DownstreamSecrets::parse(&SecretString::new("whsec_hidden-not-json")).unwrap_err();
         assert!(!err.to_string().contains("hidden"));
     }
 }

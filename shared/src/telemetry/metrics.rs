@@ -11,7 +11,13 @@ pub const NAMESPACE: &str = "PoloBilling";
 pub trait MetricSink: Send + Sync {
     /// Records one value of `name` (`unit`: a CloudWatch unit such as
     /// `Count` or `Seconds`) under the given dimensions.
-    fn record(&self, name: &'static str, value: f64, unit: &'static str, dimensions: &[(&'static str, &str)]);
+    fn record(
+        &self,
+        name: &'static str,
+        value: f64,
+        unit: &'static str,
+        dimensions: &[(&'static str, &str)],
+    );
 
     /// Adds one to `name`.
     fn count(&self, name: &'static str, dimensions: &[(&'static str, &str)]) {
@@ -52,8 +58,17 @@ pub fn emf_line(
 }
 
 impl MetricSink for EmfStdout {
-    fn record(&self, name: &'static str, value: f64, unit: &'static str, dimensions: &[(&'static str, &str)]) {
-        println!("{}", emf_line(name, value, unit, dimensions, OffsetDateTime::now_utc()));
+    fn record(
+        &self,
+        name: &'static str,
+        value: f64,
+        unit: &'static str,
+        dimensions: &[(&'static str, &str)],
+    ) {
+        println!(
+            "{}",
+            emf_line(name, value, unit, dimensions, OffsetDateTime::now_utc())
+        );
     }
 }
 
@@ -72,7 +87,9 @@ impl InMemoryMetrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|(n, _, dims)| n == name && dims.iter().any(|(k, v)| k == dimension && v == value))
+            .filter(|(n, _, dims)| {
+                n == name && dims.iter().any(|(k, v)| k == dimension && v == value)
+            })
             .count()
     }
 
@@ -89,15 +106,24 @@ impl InMemoryMetrics {
 }
 
 impl MetricSink for InMemoryMetrics {
-    fn record(&self, name: &'static str, value: f64, _unit: &'static str, dimensions: &[(&'static str, &str)]) {
-        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).push((
-            name.to_owned(),
-            value,
-            dimensions
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        ));
+    fn record(
+        &self,
+        name: &'static str,
+        value: f64,
+        _unit: &'static str,
+        dimensions: &[(&'static str, &str)],
+    ) {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((
+                name.to_owned(),
+                value,
+                dimensions
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ));
     }
 }
 
@@ -108,15 +134,27 @@ mod tests {
     #[test]
     fn an_emf_line_declares_its_metric_and_dimensions() {
         let at = time::macros::datetime!(2026-01-01 00:00 UTC);
-        let line = emf_line("WebhookOutcome", 1.0, "Count", &[("Function", "webhook-x"), ("Outcome", "parked")], at);
+        let line = emf_line(
+            "WebhookOutcome",
+            1.0,
+            "Count",
+            &[("Function", "webhook-x"), ("Outcome", "parked")],
+            at,
+        );
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(json["_aws"]["Timestamp"], 1_767_225_600_000_i64);
-        assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Namespace"], "PoloBilling");
+        assert_eq!(
+            json["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "PoloBilling"
+        );
         assert_eq!(
             json["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
             serde_json::json!(["Function", "Outcome"])
         );
-        assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "WebhookOutcome");
+        assert_eq!(
+            json["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "WebhookOutcome"
+        );
         assert_eq!(json["Outcome"], "parked");
         assert_eq!(json["WebhookOutcome"], 1.0);
     }

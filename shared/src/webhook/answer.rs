@@ -66,20 +66,24 @@ impl Answer {
                 "error": "payload_too_large",
                 "detail": format!("body: larger than {} bytes", super::MAX_BODY_BYTES),
             }),
-            Self::Unauthenticated(err) => json!({"error": "invalid_signature", "detail": err.to_string()}),
+            Self::Unauthenticated(err) => {
+                json!({"error": "invalid_signature", "detail": err.to_string()})
+            }
             Self::InProgress => json!({
                 "error": "in_progress",
                 "detail": "this event is being processed by another attempt; retry later",
             }),
-            Self::Unavailable => json!({"error": "temporarily_unavailable", "detail": "retry later"}),
+            Self::Unavailable => {
+                json!({"error": "temporarily_unavailable", "detail": "retry later"})
+            }
             Self::Internal => json!({"error": "internal"}),
         }
     }
 
     pub fn into_response(self) -> Response<Body> {
         let mut response = Response::new(Body::Text(self.body().to_string()));
-        *response.status_mut() =
-            http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        *response.status_mut() = http::StatusCode::from_u16(self.status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),

@@ -50,7 +50,10 @@ impl Intake {
             event_type = tracing::field::Empty,
             account_id = tracing::field::Empty,
         );
-        let answer = self.answer(request, deadline_ms).instrument(span.clone()).await;
+        let answer = self
+            .answer(request, deadline_ms)
+            .instrument(span.clone())
+            .await;
         span.in_scope(|| {
             self.metrics.count(
                 "WebhookOutcome",
@@ -59,7 +62,11 @@ impl Intake {
                     ("Outcome", answer.outcome()),
                 ],
             );
-            info!(status = answer.status(), outcome = answer.outcome(), "webhook answered");
+            info!(
+                status = answer.status(),
+                outcome = answer.outcome(),
+                "webhook answered"
+            );
         });
         answer.into_response()
     }
@@ -123,9 +130,12 @@ impl Intake {
                     webhook_id: delivery.webhook_id.clone(),
                     deadline: lease,
                 };
-                crate::http::deadline::scope(lease, self.run_claimed(&claim, &event, &ctx, body)).await
+                crate::http::deadline::scope(lease, self.run_claimed(&claim, &event, &ctx, body))
+                    .await
             }
-            Ok(ClaimOutcome::Existing(existing)) => self.on_existing(&delivery, &existing, body).await,
+            Ok(ClaimOutcome::Existing(existing)) => {
+                self.on_existing(&delivery, &existing, body).await
+            }
             Err(err) => {
                 error!(error = %error_chain(&err), "claim failed; Polo will retry");
                 Answer::Unavailable
@@ -213,7 +223,12 @@ impl Intake {
         }
     }
 
-    async fn on_existing(&self, delivery: &Delivery, existing: &IdempotencyRecord, body: &[u8]) -> Answer {
+    async fn on_existing(
+        &self,
+        delivery: &Delivery,
+        existing: &IdempotencyRecord,
+        body: &[u8],
+    ) -> Answer {
         if existing.delivery.body_hash != delivery.body_hash {
             return self.park_conflicting(delivery, body).await;
         }
@@ -237,7 +252,9 @@ impl Intake {
                 error!(reason = %reason.code, detail = %reason.detail, "event parked");
                 Answer::Parked(reason.code)
             }
-            Ok(ParkOutcome::Existing(existing)) => self.on_existing(delivery, &existing, body).await,
+            Ok(ParkOutcome::Existing(existing)) => {
+                self.on_existing(delivery, &existing, body).await
+            }
             Err(err) => {
                 error!(error = %error_chain(&err), "parking failed; Polo will retry");
                 Answer::Unavailable
@@ -285,8 +302,7 @@ fn parse_reason(err: &ParseError) -> ParkReason {
 /// The claim lasts until the Lambda's deadline, so a crashed attempt's claim
 /// is free for the next retry as soon as the platform has killed it.
 fn lease_end(deadline_ms: u64, now: OffsetDateTime, fallback: Duration) -> OffsetDateTime {
-    i128::try_from(deadline_ms)
-        .ok()
+    Some(i128::from(deadline_ms))
         .filter(|ms| *ms > 0)
         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
         .unwrap_or(now + fallback)

@@ -50,5 +50,9 @@ pub enum Handled {
 /// Applies one verified, parsed, correctly routed event.
 #[async_trait]
 pub trait EventHandler: Send + Sync {
-    async fn handle(&self, event: &PoloEvent, ctx: &DeliveryContext) -> Result<Handled, HandleError>;
+    async fn handle(
+        &self,
+        event: &PoloEvent,
+        ctx: &DeliveryContext,
+    ) -> Result<Handled, HandleError>;
 }

@@ -9,7 +9,10 @@ use lambda_http::{Context, Request, RequestExt};
 pub fn event_json(path: &str, headers: &[(&str, String)], body: &[u8], base64: bool) -> String {
     let mut header_map = serde_json::Map::new();
     header_map.insert("content-type".into(), "application/json".into());
-    header_map.insert("host".into(), "abc123.execute-api.us-east-1.amazonaws.com".into());
+    header_map.insert(
+        "host".into(),
+        "abc123.execute-api.us-east-1.amazonaws.com".into(),
+    );
     header_map.insert("user-agent".into(), "Polo-Webhooks/1.0".into());
     header_map.insert("x-forwarded-for".into(), "203.0.113.10".into());
     header_map.insert("x-forwarded-proto".into(), "https".into());

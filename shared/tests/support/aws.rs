@@ -2,7 +2,9 @@
 //! the project's test command starts and announces in `MOTO_ENDPOINT`. A test
 //! that needs it fails loudly without it: a silently skipped test is a defect.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn moto_endpoint() -> String {
@@ -56,7 +58,13 @@ pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
                 .build()
                 .unwrap(),
         )
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

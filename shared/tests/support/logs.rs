@@ -35,7 +35,10 @@ impl Write for CapturedWriter {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "test".to_owned());
             let path = std::path::Path::new(&dir).join(format!("{name}.jsonl"));
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
             file.write_all(buf)?;
         }
         Ok(buf.len())
@@ -52,7 +55,8 @@ impl Write for CapturedWriter {
 pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = billing::telemetry::json_subscriber(move || CapturedWriter(writer.clone()), "trace");
+    let subscriber =
+        billing::telemetry::json_subscriber(move || CapturedWriter(writer.clone()), "trace");
     let guard = tracing::subscriber::set_default(subscriber);
     (captured, guard)
 }

@@ -26,6 +26,9 @@ use time::{Duration, OffsetDateTime};
 pub const ACCOUNT: &str = "acct_1";
 
 pub struct System {
+    /// Every log line of the system goes to the whole-run secret scan.
+    pub logs: super::logs::Captured,
+    _log_guard: tracing::subscriber::DefaultGuard,
     pub intakes: HashMap<Endpoint, Intake>,
     pub accounts: Arc<InMemoryAccountStore>,
     pub provisioner: Arc<InMemoryProvisioner>,
@@ -37,15 +40,24 @@ pub struct System {
 }
 
 pub fn catalogue() -> Catalogue {
-    Catalogue::from_lists("prod_starter", "prod_pro_monthly,prod_pro_legacy", "prod_enterprise").unwrap()
+    Catalogue::from_lists(
+        "prod_starter",
+        "prod_pro_monthly,prod_pro_legacy",
+        "prod_enterprise",
+    )
+    .unwrap()
 }
 
 impl System {
     pub fn new(now: OffsetDateTime) -> Self {
+        let (logs, _log_guard) = super::logs::capture();
         let clock = Arc::new(ManualClock::new(now));
         let secrets = Arc::new(InMemorySecretSource::default());
         secrets.set(SecretId::PoloWebhook, format!(r#"["{WEBHOOK_SECRET}"]"#));
-        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(secrets, clock.clone()))));
+        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
+            secrets,
+            clock.clone(),
+        ))));
         let accounts = Arc::new(InMemoryAccountStore::default());
         accounts.insert(AccountBilling::new(AccountId::parse(ACCOUNT).unwrap()));
         let provisioner = Arc::new(InMemoryProvisioner::default());
@@ -79,7 +91,18 @@ impl System {
                 (endpoint, intake)
             })
             .collect();
-        Self { intakes, accounts, provisioner, polo, store, clock, metrics, updater }
+        Self {
+            logs,
+            _log_guard,
+            intakes,
+            accounts,
+            provisioner,
+            polo,
+            store,
+            clock,
+            metrics,
+            updater,
+        }
     }
 
     /// Delivers `{type, data}` to the endpoint registered for its type.
@@ -88,7 +111,13 @@ impl System {
         self.deliver_to(endpoint, id, event_type, data).await
     }
 
-    pub async fn deliver_to(&self, endpoint: Endpoint, id: &str, event_type: &str, data: Value) -> (u16, Value) {
+    pub async fn deliver_to(
+        &self,
+        endpoint: Endpoint,
+        id: &str,
+        event_type: &str,
+        data: Value,
+    ) -> (u16, Value) {
         let body = super::polo::envelope(event_type, data);
         self.deliver_raw(endpoint, id, &body).await
     }
@@ -98,13 +127,20 @@ impl System {
         let headers = signed_headers(WEBHOOK_SECRET, id, now.unix_timestamp(), body);
         let json = apigw::event_json(&endpoint.path(), &headers, body, false);
         let deadline_ms = ((now + Duration::seconds(9)).unix_timestamp() * 1000) as u64;
-        let response = self.intakes[&endpoint].handle(apigw::request(&json, deadline_ms)).await;
+        let response = self.intakes[&endpoint]
+            .handle(apigw::request(&json, deadline_ms))
+            .await;
         let status = response.status().as_u16();
-        (status, serde_json::from_slice(response.body().as_ref()).unwrap())
+        (
+            status,
+            serde_json::from_slice(response.body().as_ref()).unwrap(),
+        )
     }
 
     pub fn account(&self) -> AccountBilling {
-        self.accounts.account(&AccountId::parse(ACCOUNT).unwrap()).unwrap()
+        self.accounts
+            .account(&AccountId::parse(ACCOUNT).unwrap())
+            .unwrap()
     }
 
     pub fn pushes(&self) -> Vec<ProvisioningRequest> {
@@ -113,14 +149,22 @@ impl System {
 
     /// The orchestrator's current decision for the account.
     pub fn decision(&self) -> Option<ProvisioningRequest> {
-        self.provisioner.decision(&AccountId::parse(ACCOUNT).unwrap())
+        self.provisioner
+            .decision(&AccountId::parse(ACCOUNT).unwrap())
     }
 
     pub async fn provisioning_sync(&self) -> SyncReport {
         let deadline = self.clock.now() + Duration::seconds(50);
-        provisioning_sync::run(&self.updater, &*self.accounts, &*self.clock, &*self.metrics, "test", deadline)
-            .await
-            .unwrap()
+        provisioning_sync::run(
+            &self.updater,
+            &*self.accounts,
+            &*self.clock,
+            &*self.metrics,
+            "test",
+            deadline,
+        )
+        .await
+        .unwrap()
     }
 }
 

@@ -21,19 +21,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let id = flag("--id").unwrap_or_else(|| format!("msg_local_{now}"));
     let base = flag("--url").unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
-    let secret = std::env::var("POLO_WEBHOOK_SECRET").unwrap_or_else(|_| LOCAL_WEBHOOK_SECRET.to_owned());
+    let secret =
+        std::env::var("POLO_WEBHOOK_SECRET").unwrap_or_else(|_| LOCAL_WEBHOOK_SECRET.to_owned());
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let delivery = sample::load(&events, slug, &id, &secret, now)?;
     let path = match flag("--to") {
         Some(to) => format!("/api/billing/polo/{to}"),
         None => delivery.path.clone(),
     };
-    let mut request = reqwest::Client::new().post(format!("{base}{path}")).body(delivery.body);
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .body(delivery.body);
     for (name, value) in &delivery.headers {
         request = request.header(*name, value);
     }
     let response = request.send().await?;
     let status = response.status();
-    println!("POST {path} (webhook-id {id}) -> {status} {}", response.text().await?);
+    println!(
+        "POST {path} (webhook-id {id}) -> {status} {}",
+        response.text().await?
+    );
     Ok(())
 }

@@ -68,11 +68,20 @@ pub fn delivery_item(delivery: &Delivery, status: RecordStatus) -> HashMap<Strin
     let mut item = HashMap::from([
         (Attr::Pk.name().to_owned(), s(delivery.key.as_str())),
         (Attr::Status.name().to_owned(), s(status.as_str())),
-        (Attr::BodyHash.name().to_owned(), s(delivery.body_hash.as_str())),
+        (
+            Attr::BodyHash.name().to_owned(),
+            s(delivery.body_hash.as_str()),
+        ),
         (Attr::Endpoint.name().to_owned(), s(&delivery.endpoint)),
         (Attr::WebhookId.name().to_owned(), s(&delivery.webhook_id)),
-        (Attr::Verification.name().to_owned(), s(&delivery.verification)),
-        (Attr::ReceivedAt.name().to_owned(), millis(delivery.received_at)),
+        (
+            Attr::Verification.name().to_owned(),
+            s(&delivery.verification),
+        ),
+        (
+            Attr::ReceivedAt.name().to_owned(),
+            millis(delivery.received_at),
+        ),
     ]);
     if let Some(event_type) = &delivery.event_type {
         item.insert(Attr::EventType.name().to_owned(), s(event_type));
@@ -105,13 +114,17 @@ impl Reader<'_> {
     }
 
     fn required_string(&self, attr: Attr) -> Result<String, StoreError> {
-        self.string(attr)?.ok_or_else(|| self.corrupt(attr, "missing"))
+        self.string(attr)?
+            .ok_or_else(|| self.corrupt(attr, "missing"))
     }
 
     fn number(&self, attr: Attr) -> Result<Option<i128>, StoreError> {
         match self.item.get(attr.name()) {
             None => Ok(None),
-            Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(|_| self.corrupt(attr, "not an integer")),
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| self.corrupt(attr, "not an integer")),
             Some(_) => Err(self.corrupt(attr, "not a number")),
         }
     }
@@ -119,7 +132,8 @@ impl Reader<'_> {
     fn time_millis(&self, attr: Attr) -> Result<Option<OffsetDateTime>, StoreError> {
         self.number(attr)?
             .map(|ms| {
-                OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).map_err(|_| self.corrupt(attr, "out of range"))
+                OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)
+                    .map_err(|_| self.corrupt(attr, "out of range"))
             })
             .transpose()
     }
@@ -145,7 +159,9 @@ impl Reader<'_> {
 }
 
 /// Maps a stored item back to its record.
-pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<IdempotencyRecord, StoreError> {
+pub fn record_from_item(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<IdempotencyRecord, StoreError> {
     let key = match item.get(Attr::Pk.name()) {
         Some(AttributeValue::S(pk)) => RecordKey::from_stored(pk.clone()),
         _ => {
@@ -155,9 +171,13 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<Idempo
             })
         }
     };
-    let r = Reader { item, key: key.clone() };
+    let r = Reader {
+        item,
+        key: key.clone(),
+    };
     let status_raw = r.required_string(Attr::Status)?;
-    let status = RecordStatus::parse(&status_raw).ok_or_else(|| r.corrupt(Attr::Status, "unknown value"))?;
+    let status =
+        RecordStatus::parse(&status_raw).ok_or_else(|| r.corrupt(Attr::Status, "unknown value"))?;
     let park_reason = match (r.string(Attr::ParkReason)?, r.string(Attr::ParkDetail)?) {
         (Some(code), detail) => Some(ParkReason::new(code, detail.unwrap_or_default())),
         (None, _) => None,

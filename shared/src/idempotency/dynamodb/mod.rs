@@ -49,14 +49,18 @@ fn put_conflict(
     }
 }
 
-fn is_condition_failure_update(err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
+fn is_condition_failure_update(
+    err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
     matches!(
         err,
         SdkError::ServiceError(service) if matches!(service.err(), UpdateItemError::ConditionalCheckFailedException(_))
     )
 }
 
-fn is_condition_failure_delete(err: &SdkError<DeleteItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
+fn is_condition_failure_delete(
+    err: &SdkError<DeleteItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
     matches!(
         err,
         SdkError::ServiceError(service) if matches!(service.err(), DeleteItemError::ConditionalCheckFailedException(_))
@@ -105,7 +109,9 @@ impl DynamoDbIdempotencyStore {
         }
         match request.send().await {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failure_update(&err) => Err(StoreError::ClaimLost(claim.key.clone())),
+            Err(err) if is_condition_failure_update(&err) => {
+                Err(StoreError::ClaimLost(claim.key.clone()))
+            }
             Err(err) => Err(unavailable(err)),
         }
     }
@@ -128,7 +134,9 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR (#status = :in_progress AND leaseExpiresAt < :now)")
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#status = :in_progress AND leaseExpiresAt < :now)",
+            )
             .expression_attribute_names("#status", Attr::Status.name())
             .expression_attribute_values(":in_progress", s(RecordStatus::InProgress.as_str()))
             .expression_attribute_values(":now", millis(now))
@@ -178,7 +186,9 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failure_delete(&err) => Err(StoreError::ClaimLost(claim.key.clone())),
+            Err(err) if is_condition_failure_delete(&err) => {
+                Err(StoreError::ClaimLost(claim.key.clone()))
+            }
             Err(err) => Err(unavailable(err)),
         }
     }
@@ -194,7 +204,10 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
             (":parked".to_owned(), s(RecordStatus::Parked.as_str())),
             (":reason".to_owned(), s(&reason.code)),
             (":detail".to_owned(), s(&reason.detail)),
-            (":payload".to_owned(), AttributeValue::B(payload.to_vec().into())),
+            (
+                ":payload".to_owned(),
+                AttributeValue::B(payload.to_vec().into()),
+            ),
         ]);
         self.update_held(
             claim,
@@ -214,7 +227,10 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
         let mut item = item::delivery_item(delivery, RecordStatus::Parked);
         item.insert(Attr::ParkReason.name().into(), s(&reason.code));
         item.insert(Attr::ParkDetail.name().into(), s(&reason.detail));
-        item.insert(Attr::Payload.name().into(), AttributeValue::B(payload.to_vec().into()));
+        item.insert(
+            Attr::Payload.name().into(),
+            AttributeValue::B(payload.to_vec().into()),
+        );
         let result = self
             .client
             .put_item()
