@@ -281,3 +281,50 @@ async fn a_binary_missing_its_configuration_refuses_to_start_naming_every_variab
     }
     assert!(api.first_poll().is_none(), "it never asked for work");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_sync_pushes_an_unacknowledged_account_on_its_scheduled_event() {
+    let down = downstream().await;
+    let mut account = AccountBilling::new(AccountId::parse("acct_local_1").unwrap());
+    account.desired_entitlement = billing::domain::Entitlement {
+        entitled: true,
+        tier: billing::domain::PlanTier::Pro,
+        expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::days(30)),
+    };
+    account.version = 3;
+    down.accounts.insert(account);
+    let api = RuntimeApi::start().await.unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_provisioning-sync"))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "provisioning-sync")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("STAGE", "local")
+        .env("CONVEX_SIGNING_SECRET", CONVEX_SECRET)
+        .env("PROVISIONING_SIGNING_SECRET", PROVISIONING_SECRET)
+        .env("CONVEX_SITE_URL", &down.convex_url)
+        .env("PROVISIONING_URL", &down.provisioning_url)
+        .env("RUST_LOG", "debug")
+        .stdout(log_file("provisioning-sync"))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let event = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/provisioning-sync.json"),
+    )
+    .unwrap();
+
+    let outcome = api.invoke(&event, Duration::from_secs(30)).await.unwrap();
+
+    let Outcome::Response(report) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(report["mismatched"], 1);
+    assert_eq!(report["acknowledged"], 1);
+    let id = AccountId::parse("acct_local_1").unwrap();
+    assert!(down.orchestrator.decision(&id).unwrap().entitled);
+    assert!(!down.accounts.account(&id).unwrap().needs_push());
+    child.kill().await.unwrap();
+}

@@ -3,7 +3,7 @@
 
 use crate::accounts::ConvexAccountStore;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ConfigError, SecretsLocation, Stage, WebhookConfig};
+use crate::config::{ConfigError, SecretsLocation, Stage, SyncConfig, WebhookConfig};
 use crate::domain::Policy;
 use crate::handlers::lifecycle::LifecycleHandler;
 use crate::http::{RetryPolicy, SecureHttp};
@@ -35,11 +35,11 @@ pub enum StartupError {
 
 /// The secret source a configuration asks for, cached in memory.
 fn secret_source(
-    config: &WebhookConfig,
+    location: &SecretsLocation,
     aws: &aws_config::SdkConfig,
     clock: Arc<dyn Clock>,
 ) -> Arc<CachedSecretSource> {
-    let source: Arc<dyn SecretSource> = match &config.secrets {
+    let source: Arc<dyn SecretSource> = match location {
         SecretsLocation::SecretsManager(arns) => Arc::new(SecretsManagerSource::new(
             aws_sdk_secretsmanager::Client::new(aws),
             arns.clone(),
@@ -58,7 +58,7 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
-    let secrets = secret_source(&config, &aws, clock.clone());
+    let secrets = secret_source(&config.secrets, &aws, clock.clone());
     let keys = Arc::new(WebhookKeys::new(secrets.clone()));
     // Warm the webhook secret during init; a failure is not fatal (each
     // request retries it and answers 503 until it works).
@@ -105,5 +105,44 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
             polo,
         }),
         fallback_lease: Duration::seconds(9),
+    })
+}
+
+/// What `provisioning-sync` holds between runs.
+pub struct SyncApp {
+    pub updater: Arc<AccountUpdater>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricSink>,
+}
+
+/// Builds `provisioning-sync` from the process environment.
+pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
+    let config = SyncConfig::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
+    let secrets = secret_source(&config.secrets, &aws, clock.clone());
+    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
+    let updater = Arc::new(AccountUpdater {
+        accounts: Arc::new(ConvexAccountStore::new(
+            http.clone(),
+            config.convex_site_url,
+            downstream.convex_signing,
+        )),
+        provisioner: Arc::new(HttpProvisioner::new(
+            http,
+            config.provisioning_url,
+            downstream.provisioning_signing,
+        )),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        // provisioning-sync never applies a snapshot; grace periods are unused.
+        policy: Policy::default(),
+    });
+    Ok(SyncApp {
+        updater,
+        clock,
+        metrics,
     })
 }

@@ -270,6 +270,54 @@ impl WebhookConfig {
     }
 }
 
+/// Configuration of `provisioning-sync` (scheduled): it reads the account
+/// store and pushes to the orchestrator, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub stage: Stage,
+    pub secrets: SecretsLocation,
+    pub convex_site_url: Url,
+    pub provisioning_url: Url,
+}
+
+impl SyncConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let raw = r.required("STAGE");
+        let stage = r.parsed(
+            "STAGE",
+            "one of local, dev, staging, prod",
+            raw,
+            Stage::parse,
+        );
+        let secrets = secrets_location(&mut r, stage, &[SecretId::Downstream]);
+        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
+        let provisioning_url = r.url("PROVISIONING_URL", stage);
+        match (stage, secrets, convex_site_url, provisioning_url) {
+            (Some(stage), Some(secrets), Some(convex_site_url), Some(provisioning_url))
+                if r.problems.is_empty() =>
+            {
+                Ok(Self {
+                    stage,
+                    secrets,
+                    convex_site_url,
+                    provisioning_url,
+                })
+            }
+            _ => Err(ConfigError {
+                problems: r.problems,
+            }),
+        }
+    }
+}
+
 fn catalogue(r: &mut Reader<'_>) -> Option<Catalogue> {
     let starter = r.required("POLO_PLAN_ID_STARTER");
     let pro = r.required("POLO_PLAN_ID_PRO");

@@ -204,3 +204,21 @@ fn durations_parse_in_each_unit_and_refuse_anything_else() {
         assert_eq!(parse_duration(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn provisioning_sync_needs_only_the_account_store_and_the_orchestrator() {
+    let err = SyncConfig::from_lookup(&|_| None).unwrap_err();
+    let text = err.to_string();
+    for name in [
+        "STAGE",
+        "DOWNSTREAM_SECRET_ARN",
+        "CONVEX_SITE_URL",
+        "PROVISIONING_URL",
+    ] {
+        assert!(text.contains(&format!("{name} is missing")), "{text}");
+    }
+    assert!(!text.contains("IDEMPOTENCY_TABLE") && !text.contains("POLO_WEBHOOK"));
+    let map: HashMap<&str, &str> = DEPLOYED.iter().copied().collect();
+    let config = SyncConfig::from_lookup(&|name| map.get(name).map(|v| v.to_string())).unwrap();
+    assert!(matches!(config.secrets, SecretsLocation::SecretsManager(ref arns) if arns.len() == 1));
+}

@@ -87,3 +87,31 @@ pub async fn run(
     );
     Ok(report)
 }
+
+/// The scheduled function's handler: one run per EventBridge event, bounded
+/// by the invocation's deadline.
+pub async fn handle_scheduled(
+    app: &crate::app::SyncApp,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let deadline = i128::from(event.context.deadline)
+        .checked_mul(1_000_000)
+        .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
+        .filter(|_| event.context.deadline > 0)
+        .unwrap_or_else(|| app.clock.now() + time::Duration::seconds(50));
+    let report = run(
+        &app.updater,
+        &*app.updater.accounts,
+        &*app.clock,
+        &*app.metrics,
+        &event.context.request_id,
+        deadline,
+    )
+    .await
+    .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
+    Ok(serde_json::json!({
+        "mismatched": report.mismatched,
+        "acknowledged": report.acknowledged,
+        "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
+    }))
+}
