@@ -10,7 +10,7 @@ use axum::routing::post;
 use axum::Router;
 use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore};
 use billing::domain::{AccountBilling, AccountId};
-use billing::polo::verifier::{verify, SignatureHeaders, WebhookSecret};
+use billing::polo::verifier::WebhookSecret;
 use billing::secrets::SecretString;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -72,14 +72,7 @@ async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, String) {
-    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let signed = SignatureHeaders {
-        id: get("webhook-id"),
-        timestamp: get("webhook-timestamp"),
-        signature: get("webhook-signature"),
-    };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    if verify(&body, signed, std::slice::from_ref(&stub.secret), now, true).is_err() {
+    if !crate::signed(&headers, &body, &stub.secret) {
         return reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": "invalid_signature"}),

@@ -8,3 +8,21 @@ pub mod polo_stub;
 pub mod provisioning_receiver;
 pub mod runtime_api;
 pub mod sample;
+
+/// Whether a request to one of the stand-ins carries a valid Standard
+/// Webhooks signature for `secret` (timestamp within ±300 s).
+pub fn signed(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    secret: &billing::polo::verifier::WebhookSecret,
+) -> bool {
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let signature = billing::polo::verifier::SignatureHeaders {
+        id: get("webhook-id"),
+        timestamp: get("webhook-timestamp"),
+        signature: get("webhook-signature"),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    billing::polo::verifier::verify(body, signature, std::slice::from_ref(secret), now, true)
+        .is_ok()
+}

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use billing::polo::verifier::{verify, SignatureHeaders, WebhookSecret};
+use billing::polo::verifier::WebhookSecret;
 use billing::provisioning::{InMemoryProvisioner, Provisioner, ProvisioningRequest};
 use billing::secrets::SecretString;
 use std::sync::Arc;
@@ -45,22 +45,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let signed = SignatureHeaders {
-        id: get("webhook-id"),
-        timestamp: get("webhook-timestamp"),
-        signature: get("webhook-signature"),
-    };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    if verify(
-        &body,
-        signed,
-        std::slice::from_ref(&receiver.secret),
-        now,
-        true,
-    )
-    .is_err()
-    {
+    if !crate::signed(&headers, &body, &receiver.secret) {
         return StatusCode::UNAUTHORIZED;
     }
     let Ok(request) = serde_json::from_slice::<ProvisioningRequest>(&body) else {

@@ -36,6 +36,32 @@ pub struct Intake {
 }
 
 impl Intake {
+    /// One intake per webhook endpoint over the same ports: the local server
+    /// and the end-to-end tests serve every route from one process.
+    pub fn for_every_endpoint(
+        store: Arc<dyn IdempotencyStore>,
+        keys: Arc<WebhookKeys>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn MetricSink>,
+        handler: Arc<dyn EventHandler>,
+    ) -> std::collections::HashMap<Endpoint, Intake> {
+        Endpoint::ALL
+            .into_iter()
+            .map(|endpoint| {
+                let intake = Intake {
+                    endpoint,
+                    store: store.clone(),
+                    keys: keys.clone(),
+                    clock: clock.clone(),
+                    metrics: metrics.clone(),
+                    handler: handler.clone(),
+                    fallback_lease: Duration::seconds(9),
+                };
+                (endpoint, intake)
+            })
+            .collect()
+    }
+
     /// Answers one delivery. Never fails: every outcome is an HTTP answer.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let context = request.lambda_context_ref();

@@ -76,21 +76,13 @@ impl System {
             catalogue: Arc::new(catalogue()),
             polo: Some(polo.clone()),
         });
-        let intakes = Endpoint::ALL
-            .into_iter()
-            .map(|endpoint| {
-                let intake = Intake {
-                    endpoint,
-                    store: store.clone(),
-                    keys: keys.clone(),
-                    clock: clock.clone(),
-                    metrics: metrics.clone(),
-                    handler: handler.clone(),
-                    fallback_lease: Duration::seconds(9),
-                };
-                (endpoint, intake)
-            })
-            .collect();
+        let intakes = Intake::for_every_endpoint(
+            store.clone(),
+            keys,
+            clock.clone(),
+            metrics.clone(),
+            handler,
+        );
         Self {
             logs,
             _log_guard,
