@@ -60,7 +60,13 @@ async fn table(moto: &str) -> String {
     let config = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "coldstart"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "coldstart",
+        ))
         .endpoint_url(moto)
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
@@ -69,8 +75,20 @@ async fn table(moto: &str) -> String {
     let _ = client
         .create_table()
         .table_name(&name)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().expect("valid"))
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("valid"))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("valid"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("valid"),
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -78,7 +96,9 @@ async fn table(moto: &str) -> String {
 }
 
 async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("a loopback port");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
     url
@@ -99,17 +119,29 @@ async fn measure(binary: &Path, env: &[(String, String)], events: &[String]) -> 
         .spawn()
         .expect("the binary starts");
     let pid = child.id().expect("a pid");
-    let first = api.invoke(&events[0], Duration::from_secs(10)).await.expect("a first answer");
+    let first = api
+        .invoke(&events[0], Duration::from_secs(10))
+        .await
+        .expect("a first answer");
     let first_answer = spawned.elapsed();
-    assert!(matches!(first, Outcome::Response(ref r) if r["statusCode"] == 200), "first answer: {first:?}");
+    assert!(
+        matches!(first, Outcome::Response(ref r) if r["statusCode"] == 200),
+        "first answer: {first:?}"
+    );
     let init = api.first_poll().expect("it polled") - spawned;
     let cpu_before = proc_cpu_ms(pid);
     let mut warm = Vec::new();
     for event in &events[1..] {
         let started = Instant::now();
-        let outcome = api.invoke(event, Duration::from_secs(10)).await.expect("an answer");
+        let outcome = api
+            .invoke(event, Duration::from_secs(10))
+            .await
+            .expect("an answer");
         warm.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert!(matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == 200), "{outcome:?}");
+        assert!(
+            matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == 200),
+            "{outcome:?}"
+        );
     }
     let cpu = proc_cpu_ms(pid) - cpu_before;
     let rss = peak_rss_kib(pid);
@@ -128,14 +160,21 @@ async fn measure(binary: &Path, env: &[(String, String)], events: &[String]) -> 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let release = PathBuf::from(args.first().ok_or("usage: coldstart <target/release dir> [warm events]")?);
+    let release = PathBuf::from(
+        args.first()
+            .ok_or("usage: coldstart <target/release dir> [warm events]")?,
+    );
     let warm: usize = args.get(1).map(|n| n.parse()).transpose()?.unwrap_or(200);
-    let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| "MOTO_ENDPOINT is not set (scripts/coldstart.sh starts moto)")?;
+    let moto = std::env::var("MOTO_ENDPOINT")
+        .map_err(|_| "MOTO_ENDPOINT is not set (scripts/coldstart.sh starts moto)")?;
 
     let accounts = Arc::new(InMemoryAccountStore::default());
     accounts.insert(AccountBilling::new(AccountId::parse("acct_local_1")?));
     let convex = serve(Arc::new(ConvexStub::new(accounts, CONVEX_SECRET)?).router()).await;
-    let receiver = Arc::new(ProvisioningReceiver::new(Arc::new(InMemoryProvisioner::default()), PROVISIONING_SECRET)?);
+    let receiver = Arc::new(ProvisioningReceiver::new(
+        Arc::new(InMemoryProvisioner::default()),
+        PROVISIONING_SECRET,
+    )?);
     let provisioning = format!("{}/", serve(receiver.router()).await);
     let (starter, pro, enterprise) = LOCAL_PRODUCTS;
     let env: Vec<(String, String)> = [
@@ -146,9 +185,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("STAGE", "local".to_owned()),
         ("POLO_ENVIRONMENT", "sandbox".to_owned()),
         ("IDEMPOTENCY_TABLE", table(&moto).await),
-        ("POLO_WEBHOOK_SECRETS", format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#)),
+        (
+            "POLO_WEBHOOK_SECRETS",
+            format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#),
+        ),
         ("CONVEX_SIGNING_SECRET", CONVEX_SECRET.to_owned()),
-        ("PROVISIONING_SIGNING_SECRET", PROVISIONING_SECRET.to_owned()),
+        (
+            "PROVISIONING_SIGNING_SECRET",
+            PROVISIONING_SECRET.to_owned(),
+        ),
         ("CONVEX_SITE_URL", convex),
         ("PROVISIONING_URL", provisioning),
         ("POLO_PLAN_ID_STARTER", starter.to_owned()),
@@ -164,7 +209,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shipped = std::fs::read_to_string(events_dir.join("webhook-subscription-updated.json"))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let events: Vec<String> = (0..=warm)
-        .map(|i| tools::sample::resign_event(&shipped, &format!("msg_cold_{now}_{i}"), LOCAL_WEBHOOK_SECRET, now))
+        .map(|i| {
+            tools::sample::resign_event(
+                &shipped,
+                &format!("msg_cold_{now}_{i}"),
+                LOCAL_WEBHOOK_SECRET,
+                now,
+            )
+        })
         .collect::<Result<_, _>>()?;
 
     let baseline = measure(&release.join("trivial-lambda"), &[], &events).await;
@@ -172,13 +224,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("| figure | trivial lambda_http | webhook-subscription-updated | ratio |");
     println!("|---|---|---|---|");
-    let row = |name: &str, base: f64, value: f64| println!("| {name} | {base:.2} | {value:.2} | {:.1}x |", value / base.max(1e-9));
-    row("init ms (spawn → first /next)", baseline.init_ms, ours.init_ms);
-    row("spawn → first answer ms", baseline.first_answer_ms, ours.first_answer_ms);
+    let row = |name: &str, base: f64, value: f64| {
+        println!(
+            "| {name} | {base:.2} | {value:.2} | {:.1}x |",
+            value / base.max(1e-9)
+        )
+    };
+    row(
+        "init ms (spawn → first /next)",
+        baseline.init_ms,
+        ours.init_ms,
+    );
+    row(
+        "spawn → first answer ms",
+        baseline.first_answer_ms,
+        ours.first_answer_ms,
+    );
     row("warm p50 ms", baseline.warm_p50_ms, ours.warm_p50_ms);
     row("warm p99 ms", baseline.warm_p99_ms, ours.warm_p99_ms);
-    row("CPU per warm event ms", baseline.cpu_per_warm_event_ms, ours.cpu_per_warm_event_ms);
-    row("peak RSS MiB", baseline.peak_rss_kib as f64 / 1024.0, ours.peak_rss_kib as f64 / 1024.0);
+    row(
+        "CPU per warm event ms",
+        baseline.cpu_per_warm_event_ms,
+        ours.cpu_per_warm_event_ms,
+    );
+    row(
+        "peak RSS MiB",
+        baseline.peak_rss_kib as f64 / 1024.0,
+        ours.peak_rss_kib as f64 / 1024.0,
+    );
     println!("\n{warm} warm events each; ours does a real DynamoDB claim and completion (moto), a Convex read and write (stand-in) per event.");
     Ok(())
 }
