@@ -23,7 +23,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          \x20   cargo run -q -p tools --bin send-event -- subscription-created --id msg_try_1\n\
          \x20   cargo run -q -p tools --bin send-event -- subscription-created --id msg_try_1   # duplicate\n\
          \x20   cargo run -q -p tools --bin send-event -- payment-succeeded --to subscription-created  # misrouted: parked\n\
-         \x20   curl -s http://{address}/dev/state\n"
+         \x20   cargo run -q -p tools --bin send-event -- subscription-updated   # trial → active\n\
+         \x20   curl -s http://{address}/dev/state   # accounts, credentials issued, idempotency records\n"
     );
     let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let stack = Arc::new(LocalStack::new(&secrets, &events)?);

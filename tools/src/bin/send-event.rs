@@ -19,7 +19,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .cloned()
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let id = flag("--id").unwrap_or_else(|| format!("msg_local_{now}"));
+    // Unique per send unless --id asks for a redelivery.
+    let id = flag("--id").unwrap_or_else(|| {
+        format!(
+            "msg_local_{}",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        )
+    });
     let base = flag("--url").unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
     let secret =
         std::env::var("POLO_WEBHOOK_SECRET").unwrap_or_else(|_| LOCAL_WEBHOOK_SECRET.to_owned());
