@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             while Instant::now() < deadline && sent < 1_000_000 {
                 sent += 1;
                 // Every fifth delivery is a redelivery of an id already sent.
-                let id = if sent % 5 == 0 {
+                let id = if sent.is_multiple_of(5) {
                     format!(
                         "msg_load_{}",
                         next_id.load(Ordering::Relaxed).saturating_sub(3)
