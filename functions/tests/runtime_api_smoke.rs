@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId};
-use billing::polo::api::InMemoryPolo;
+use billing::polo::memory::InMemoryPolo;
 use billing::provisioning::InMemoryProvisioner;
 use std::path::Path;
 use std::process::Stdio;

@@ -3,7 +3,10 @@
 
 use crate::accounts::ConvexAccountStore;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ConfigError, SecretsLocation, Stage, SyncConfig, WebhookConfig};
+use crate::config::{
+    ConfigError, DashboardConfig, SecretsLocation, Stage, SyncConfig, WebhookConfig,
+};
+use crate::dashboard::{Dashboard, Settings, UrlPolicy, POLO_BUDGET};
 use crate::domain::Policy;
 use crate::handlers::lifecycle::LifecycleHandler;
 use crate::http::{RetryPolicy, SecureHttp};
@@ -144,5 +147,62 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
         updater,
         clock,
         metrics,
+    })
+}
+
+/// Builds the dashboard functions' shared state from the process
+/// environment (the four binaries differ only in the route they serve).
+pub async fn dashboard() -> Result<Dashboard, StartupError> {
+    let config = DashboardConfig::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
+    let secrets = secret_source(&config.secrets, &aws, clock.clone());
+    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    // Warm the API key during init; a failure is not fatal (each call
+    // retries it and answers polo_unavailable until it works).
+    if let Err(err) = secrets.fetch(SecretId::PoloApiKey).await {
+        tracing::warn!(error = %error_chain(&err), "Polo API key not readable at init");
+    }
+    let local = config.stage == Stage::Local;
+    let http = SecureHttp::new(local, RetryPolicy::default())?;
+    let accounts: Arc<ConvexAccountStore> = Arc::new(ConvexAccountStore::new(
+        http.clone(),
+        config.convex_site_url.clone(),
+        downstream.convex_signing,
+    ));
+    let updater = Arc::new(AccountUpdater {
+        accounts: accounts.clone(),
+        provisioner: Arc::new(HttpProvisioner::new(
+            http.clone(),
+            config.provisioning_url.clone(),
+            downstream.provisioning_signing,
+        )),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        policy: Policy {
+            renewal_grace: config.renewal_grace,
+            past_due_grace: config.past_due_grace,
+        },
+    });
+    Ok(Dashboard {
+        accounts,
+        updater,
+        polo: Arc::new(PoloClient::new(http, config.polo_api_base_url, secrets)),
+        catalogue: Arc::new(config.catalogue),
+        clock,
+        metrics,
+        settings: Settings {
+            urls: UrlPolicy {
+                allowed_hosts: config.polo_allowed_hosts,
+                allow_loopback_http: local,
+                app_base_url: config.app_base_url,
+            },
+            billing_provider: config.billing_provider,
+            paypal_checkout_url: config.paypal_checkout_url,
+            paypal_manage_url: config.paypal_manage_url,
+            account_id_claim: config.account_id_claim,
+            polo_budget: POLO_BUDGET,
+        },
     })
 }

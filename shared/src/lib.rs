@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod handlers;
 pub mod http;

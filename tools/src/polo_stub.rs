@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use billing::domain::SubscriptionId;
-use billing::polo::api::{InMemoryPolo, SubscriptionLookup};
+use billing::polo::api::SubscriptionLookup;
+use billing::polo::memory::InMemoryPolo;
 use std::sync::Arc;
 
 pub struct PoloStub {

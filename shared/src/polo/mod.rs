@@ -4,9 +4,11 @@
 //! it except through `From`/`TryFrom` into domain types.
 
 pub mod api;
+pub mod billing_api;
 pub mod catalogue;
 pub mod client;
 pub mod events;
+pub mod memory;
 pub mod routing;
 pub mod transform;
 pub mod verifier;

@@ -2,6 +2,14 @@
 //! has an `Unknown` catch-all so a new value parks an event instead of
 //! failing deserialisation of everything around it.
 
+mod checkout;
+
+pub use checkout::{
+    Checkout, CheckoutCreate, CheckoutStatus, CustomerCreate, CustomerSession,
+    CustomerSessionCreate, Page, Pagination, Product, ProrationBehavior, SubscriptionUpdate,
+    TrialInterval,
+};
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

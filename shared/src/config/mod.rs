@@ -19,7 +19,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    fn parse(raw: &str) -> Option<Self> {
+    pub(crate) fn parse(raw: &str) -> Option<Self> {
         match raw {
             "local" => Some(Self::Local),
             "dev" => Some(Self::Dev),
@@ -46,7 +46,7 @@ pub enum PoloEnvironment {
 }
 
 impl PoloEnvironment {
-    fn parse(raw: &str) -> Option<Self> {
+    pub(crate) fn parse(raw: &str) -> Option<Self> {
         match raw {
             "sandbox" => Some(Self::Sandbox),
             "production" => Some(Self::Production),
@@ -62,22 +62,6 @@ pub enum SecretsLocation {
     SecretsManager(HashMap<SecretId, String>),
     /// Plain environment variables: `STAGE=local` only.
     Environment,
-}
-
-/// Configuration of a webhook function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookConfig {
-    pub stage: Stage,
-    pub polo_environment: PoloEnvironment,
-    pub idempotency_table: String,
-    pub secrets: SecretsLocation,
-    pub renewal_grace: Duration,
-    pub past_due_grace: Duration,
-    pub catalogue: Catalogue,
-    pub convex_site_url: Url,
-    pub provisioning_url: Url,
-    /// `POLO_API_BASE_URL`: only the functions that call Polo read it.
-    pub polo_api_base_url: Option<Url>,
 }
 
 /// Every problem found, each naming its variable.
@@ -96,17 +80,17 @@ impl std::error::Error for ConfigError {}
 
 /// Reads variables through a lookup and collects problems instead of
 /// stopping at the first.
-struct Reader<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-    problems: Vec<String>,
+pub(crate) struct Reader<'a> {
+    pub(crate) lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 impl Reader<'_> {
-    fn optional(&self, name: &str) -> Option<String> {
+    pub(crate) fn optional(&self, name: &str) -> Option<String> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
 
-    fn required(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn required(&mut self, name: &str) -> Option<String> {
         let value = self.optional(name);
         if value.is_none() {
             self.problems.push(format!("{name} is missing"));
@@ -114,7 +98,7 @@ impl Reader<'_> {
         value
     }
 
-    fn parsed<T>(
+    pub(crate) fn parsed<T>(
         &mut self,
         name: &str,
         expected: &str,
@@ -130,7 +114,7 @@ impl Reader<'_> {
     }
 
     /// A required URL: https, or plain http to loopback with `STAGE=local`.
-    fn url(&mut self, name: &str, stage: Option<Stage>) -> Option<Url> {
+    pub(crate) fn url(&mut self, name: &str, stage: Option<Stage>) -> Option<Url> {
         let raw = self.required(name)?;
         let Ok(url) = Url::parse(raw.trim()) else {
             self.problems
@@ -149,7 +133,7 @@ impl Reader<'_> {
         Some(url)
     }
 
-    fn duration_or(&mut self, name: &str, default: Duration) -> Duration {
+    pub(crate) fn duration_or(&mut self, name: &str, default: Duration) -> Duration {
         let raw = self.optional(name);
         if raw.is_none() {
             return default;
@@ -178,147 +162,7 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
     }
 }
 
-impl WebhookConfig {
-    /// Reads the process environment. `calls_polo`: this function calls
-    /// Polo's API (payment-succeeded), so it needs the API base URL and key.
-    pub fn from_env(calls_polo: bool) -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok(), calls_polo)
-    }
-
-    /// Reads through any lookup (a map in tests).
-    pub fn from_lookup(
-        lookup: &dyn Fn(&str) -> Option<String>,
-        calls_polo: bool,
-    ) -> Result<Self, ConfigError> {
-        let mut r = Reader {
-            lookup,
-            problems: Vec::new(),
-        };
-        let raw = r.required("STAGE");
-        let stage = r.parsed(
-            "STAGE",
-            "one of local, dev, staging, prod",
-            raw,
-            Stage::parse,
-        );
-        let raw = r.required("POLO_ENVIRONMENT");
-        let polo_environment = r.parsed(
-            "POLO_ENVIRONMENT",
-            "one of sandbox, production",
-            raw,
-            PoloEnvironment::parse,
-        );
-        let idempotency_table = r.required("IDEMPOTENCY_TABLE");
-        let mut needed = vec![SecretId::PoloWebhook, SecretId::Downstream];
-        if calls_polo {
-            needed.push(SecretId::PoloApiKey);
-        }
-        let secrets = secrets_location(&mut r, stage, &needed);
-        let renewal_grace = r.duration_or("RENEWAL_GRACE", Duration::hours(24));
-        let past_due_grace = r.duration_or("PAST_DUE_GRACE", Duration::ZERO);
-        let catalogue = catalogue(&mut r);
-        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
-        let provisioning_url = r.url("PROVISIONING_URL", stage);
-        let polo_api_base_url = if calls_polo {
-            r.url("POLO_API_BASE_URL", stage)
-        } else {
-            None
-        };
-        if polo_environment == Some(PoloEnvironment::Production)
-            && polo_api_base_url
-                .as_ref()
-                .is_some_and(|u| u.scheme() != "https")
-        {
-            r.problems.push(
-                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
-            );
-        }
-
-        match (
-            stage,
-            polo_environment,
-            idempotency_table,
-            secrets,
-            catalogue,
-            convex_site_url,
-            provisioning_url,
-        ) {
-            (
-                Some(stage),
-                Some(polo_environment),
-                Some(idempotency_table),
-                Some(secrets),
-                Some(catalogue),
-                Some(convex_site_url),
-                Some(provisioning_url),
-            ) if r.problems.is_empty() => Ok(Self {
-                stage,
-                polo_environment,
-                idempotency_table,
-                secrets,
-                renewal_grace,
-                past_due_grace,
-                catalogue,
-                convex_site_url,
-                provisioning_url,
-                polo_api_base_url,
-            }),
-            _ => Err(ConfigError {
-                problems: r.problems,
-            }),
-        }
-    }
-}
-
-/// Configuration of `provisioning-sync` (scheduled): it reads the account
-/// store and pushes to the orchestrator, nothing else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncConfig {
-    pub stage: Stage,
-    pub secrets: SecretsLocation,
-    pub convex_site_url: Url,
-    pub provisioning_url: Url,
-}
-
-impl SyncConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
-    }
-
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut r = Reader {
-            lookup,
-            problems: Vec::new(),
-        };
-        let raw = r.required("STAGE");
-        let stage = r.parsed(
-            "STAGE",
-            "one of local, dev, staging, prod",
-            raw,
-            Stage::parse,
-        );
-        let secrets = secrets_location(&mut r, stage, &[SecretId::Downstream]);
-        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
-        let provisioning_url = r.url("PROVISIONING_URL", stage);
-        match (stage, secrets, convex_site_url, provisioning_url) {
-            (Some(stage), Some(secrets), Some(convex_site_url), Some(provisioning_url))
-                if r.problems.is_empty() =>
-            {
-                Ok(Self {
-                    stage,
-                    secrets,
-                    convex_site_url,
-                    provisioning_url,
-                })
-            }
-            _ => Err(ConfigError {
-                problems: r.problems,
-            }),
-        }
-    }
-}
-
-fn catalogue(r: &mut Reader<'_>) -> Option<Catalogue> {
+pub(crate) fn catalogue(r: &mut Reader<'_>) -> Option<Catalogue> {
     let starter = r.required("POLO_PLAN_ID_STARTER");
     let pro = r.required("POLO_PLAN_ID_PRO");
     let enterprise = r.required("POLO_PLAN_ID_ENTERPRISE");
@@ -346,7 +190,7 @@ fn secret_variables(id: SecretId) -> (&'static str, &'static [&'static str]) {
 
 /// Deployed stages read every secret from Secrets Manager by ARN; only
 /// `STAGE=local` may take them all from plain variables instead.
-fn secrets_location(
+pub(crate) fn secrets_location(
     r: &mut Reader<'_>,
     stage: Option<Stage>,
     needed: &[SecretId],
@@ -398,6 +242,11 @@ fn secrets_location(
     }
 }
 
+mod dashboard;
+mod webhook;
+
+pub use dashboard::{BillingProvider, DashboardConfig};
+pub use webhook::{SyncConfig, WebhookConfig};
+
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

@@ -1,0 +1,16 @@
+//! Lambda: GET /api/billing/status (dashboard, JWT authorizer).
+
+use billing::dashboard::Route;
+use lambda_http::{service_fn, Error, Request};
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    billing::telemetry::init();
+    let dashboard = billing::app::dashboard().await?;
+    let dashboard = &dashboard;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(dashboard.handle(Route::Status, request).await)
+    }))
+    .await
+}

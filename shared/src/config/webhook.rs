@@ -1,0 +1,165 @@
+//! Configuration of the webhook functions and of `provisioning-sync`.
+
+use super::{
+    catalogue, secrets_location, ConfigError, PoloEnvironment, Reader, SecretsLocation, Stage,
+};
+use crate::polo::catalogue::Catalogue;
+use crate::secrets::SecretId;
+use time::Duration;
+use url::Url;
+
+/// Configuration of a webhook function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    pub stage: Stage,
+    pub polo_environment: PoloEnvironment,
+    pub idempotency_table: String,
+    pub secrets: SecretsLocation,
+    pub renewal_grace: Duration,
+    pub past_due_grace: Duration,
+    pub catalogue: Catalogue,
+    pub convex_site_url: Url,
+    pub provisioning_url: Url,
+    /// `POLO_API_BASE_URL`: only the functions that call Polo read it.
+    pub polo_api_base_url: Option<Url>,
+}
+
+impl WebhookConfig {
+    /// Reads the process environment. `calls_polo`: this function calls
+    /// Polo's API (payment-succeeded), so it needs the API base URL and key.
+    pub fn from_env(calls_polo: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok(), calls_polo)
+    }
+
+    /// Reads through any lookup (a map in tests).
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        calls_polo: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let raw = r.required("STAGE");
+        let stage = r.parsed(
+            "STAGE",
+            "one of local, dev, staging, prod",
+            raw,
+            Stage::parse,
+        );
+        let raw = r.required("POLO_ENVIRONMENT");
+        let polo_environment = r.parsed(
+            "POLO_ENVIRONMENT",
+            "one of sandbox, production",
+            raw,
+            PoloEnvironment::parse,
+        );
+        let idempotency_table = r.required("IDEMPOTENCY_TABLE");
+        let mut needed = vec![SecretId::PoloWebhook, SecretId::Downstream];
+        if calls_polo {
+            needed.push(SecretId::PoloApiKey);
+        }
+        let secrets = secrets_location(&mut r, stage, &needed);
+        let renewal_grace = r.duration_or("RENEWAL_GRACE", Duration::hours(24));
+        let past_due_grace = r.duration_or("PAST_DUE_GRACE", Duration::ZERO);
+        let catalogue = catalogue(&mut r);
+        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
+        let provisioning_url = r.url("PROVISIONING_URL", stage);
+        let polo_api_base_url = if calls_polo {
+            r.url("POLO_API_BASE_URL", stage)
+        } else {
+            None
+        };
+        if polo_environment == Some(PoloEnvironment::Production)
+            && polo_api_base_url
+                .as_ref()
+                .is_some_and(|u| u.scheme() != "https")
+        {
+            r.problems.push(
+                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
+            );
+        }
+
+        match (
+            stage,
+            polo_environment,
+            idempotency_table,
+            secrets,
+            catalogue,
+            convex_site_url,
+            provisioning_url,
+        ) {
+            (
+                Some(stage),
+                Some(polo_environment),
+                Some(idempotency_table),
+                Some(secrets),
+                Some(catalogue),
+                Some(convex_site_url),
+                Some(provisioning_url),
+            ) if r.problems.is_empty() => Ok(Self {
+                stage,
+                polo_environment,
+                idempotency_table,
+                secrets,
+                renewal_grace,
+                past_due_grace,
+                catalogue,
+                convex_site_url,
+                provisioning_url,
+                polo_api_base_url,
+            }),
+            _ => Err(ConfigError {
+                problems: r.problems,
+            }),
+        }
+    }
+}
+
+/// Configuration of `provisioning-sync` (scheduled): it reads the account
+/// store and pushes to the orchestrator, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub stage: Stage,
+    pub secrets: SecretsLocation,
+    pub convex_site_url: Url,
+    pub provisioning_url: Url,
+}
+
+impl SyncConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let raw = r.required("STAGE");
+        let stage = r.parsed(
+            "STAGE",
+            "one of local, dev, staging, prod",
+            raw,
+            Stage::parse,
+        );
+        let secrets = secrets_location(&mut r, stage, &[SecretId::Downstream]);
+        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
+        let provisioning_url = r.url("PROVISIONING_URL", stage);
+        match (stage, secrets, convex_site_url, provisioning_url) {
+            (Some(stage), Some(secrets), Some(convex_site_url), Some(provisioning_url))
+                if r.problems.is_empty() =>
+            {
+                Ok(Self {
+                    stage,
+                    secrets,
+                    convex_site_url,
+                    provisioning_url,
+                })
+            }
+            _ => Err(ConfigError {
+                problems: r.problems,
+            }),
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The dashboard's four endpoints (checkout, portal, status, change-plan):
+//! one `Dashboard` built once at cold start, one handler per route, and the
+//! shared edges — identity from the JWT claims, strict bodies, the Polo
+//! budget, and the single error-to-HTTP mapping in [`answer`].
+
+pub mod answer;
+mod change_plan;
+mod checkout;
+pub mod identity;
+mod portal;
+mod status;
+pub mod urls;
+
+pub use answer::{BillingResult, CheckoutMode, Code, DashboardError};
+pub use status::{CheckoutProgress, StatusView};
+pub use urls::UrlPolicy;
+
+use crate::accounts::AccountStore;
+use crate::clock::Clock;
+use crate::config::BillingProvider;
+use crate::domain::{AccountBilling, AccountId, PlanTier};
+use crate::polo::billing_api::BillingApi;
+use crate::polo::catalogue::Catalogue;
+use crate::telemetry::{take_cold_start, MetricSink};
+use crate::updater::AccountUpdater;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use tracing::{info, Instrument};
+use url::Url;
+
+/// Dashboard bodies are a few fields; anything larger is refused unread.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// design.md "Dashboard contract": Polo gets 6 s, retries included, inside
+/// the function's 10 s timeout.
+pub const POLO_BUDGET: Duration = Duration::seconds(6);
+/// Kept back from the Lambda deadline to write the answer.
+const ANSWER_MARGIN: Duration = Duration::milliseconds(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    Checkout,
+    Portal,
+    Status,
+    ChangePlan,
+}
+
+impl Route {
+    pub const ALL: [Route; 4] = [
+        Route::Checkout,
+        Route::Portal,
+        Route::Status,
+        Route::ChangePlan,
+    ];
+
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Self::Checkout => "checkout",
+            Self::Portal => "portal",
+            Self::Status => "status",
+            Self::ChangePlan => "change-plan",
+        }
+    }
+
+    /// `METHOD /path` as API Gateway routes it.
+    pub fn route_key(self) -> &'static str {
+        match self {
+            Self::Checkout => "POST /api/billing/checkout",
+            Self::Portal => "POST /api/billing/portal",
+            Self::Status => "GET /api/billing/status",
+            Self::ChangePlan => "POST /api/billing/plan",
+        }
+    }
+}
+
+/// Settings the handlers read (from `DashboardConfig`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub urls: UrlPolicy,
+    pub billing_provider: BillingProvider,
+    pub paypal_checkout_url: Url,
+    pub paypal_manage_url: Url,
+    pub account_id_claim: String,
+    pub polo_budget: Duration,
+}
+
+/// Everything the four functions need, built once at cold start.
+pub struct Dashboard {
+    pub accounts: Arc<dyn AccountStore>,
+    pub updater: Arc<AccountUpdater>,
+    pub polo: Arc<dyn BillingApi>,
+    pub catalogue: Arc<Catalogue>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricSink>,
+    pub settings: Settings,
+}
+
+/// A successful answer's body.
+enum Reply {
+    Billing(BillingResult),
+    Status(StatusView),
+}
+
+/// What one request carries into a route handler.
+struct Call<'a> {
+    account: AccountId,
+    request: &'a Request,
+    request_id: String,
+    deadline: OffsetDateTime,
+}
+
+impl Dashboard {
+    /// Answers one request. Never fails: every outcome is an HTTP answer.
+    pub async fn handle(&self, route: Route, request: Request) -> Response<Body> {
+        let context = request.lambda_context_ref();
+        let request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
+        let deadline_ms = context.map(|c| c.deadline).unwrap_or(0);
+        let span = tracing::info_span!(
+            "dashboard",
+            request_id = %request_id,
+            function = route.function_name(),
+            cold_start = take_cold_start(),
+            account_id = tracing::field::Empty,
+        );
+        async {
+            let outcome = self.reply(route, &request, request_id, deadline_ms).await;
+            let (status, code, response) = match outcome {
+                Ok(Reply::Billing(result)) => {
+                    let code = result.code.map_or("ok", Code::as_str);
+                    let status = result.code.map_or(200, Code::status);
+                    (status, code, answer::json_response(status, &result))
+                }
+                Ok(Reply::Status(view)) => (200, "ok", answer::json_response(200, &view)),
+                Err(err) => {
+                    let code = err.code();
+                    let result = err.into_result();
+                    (
+                        code.status(),
+                        code.as_str(),
+                        answer::json_response(code.status(), &result),
+                    )
+                }
+            };
+            self.metrics.count(
+                "DashboardOutcome",
+                &[("Function", route.function_name()), ("Code", code)],
+            );
+            info!(status, code, "dashboard answered");
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn reply(
+        &self,
+        route: Route,
+        request: &Request,
+        request_id: String,
+        deadline_ms: u64,
+    ) -> Result<Reply, DashboardError> {
+        let account = identity::account_id(request, &self.settings.account_id_claim)?;
+        tracing::Span::current().record("account_id", account.as_str());
+        let call = Call {
+            account,
+            request,
+            request_id,
+            deadline: self.deadline(deadline_ms),
+        };
+        match route {
+            Route::Checkout => checkout::checkout(self, &call).await.map(Reply::Billing),
+            Route::Portal => portal::portal(self, &call).await.map(Reply::Billing),
+            Route::Status => status::status(self, &call).await.map(Reply::Status),
+            Route::ChangePlan => change_plan::change_plan(self, &call)
+                .await
+                .map(Reply::Billing),
+        }
+    }
+
+    /// Polo's budget, and never past the Lambda deadline less a margin.
+    fn deadline(&self, lambda_deadline_ms: u64) -> OffsetDateTime {
+        let budget = self.clock.now() + self.settings.polo_budget;
+        let lambda = i128::from(lambda_deadline_ms) * 1_000_000;
+        match OffsetDateTime::from_unix_timestamp_nanos(lambda) {
+            Ok(deadline) if lambda_deadline_ms > 0 => budget.min(deadline - ANSWER_MARGIN),
+            _ => budget,
+        }
+    }
+
+    /// The caller's stored billing state; an account with no billing
+    /// history yet reads as a fresh free account.
+    async fn account_or_new(&self, id: &AccountId) -> Result<AccountBilling, DashboardError> {
+        Ok(self
+            .accounts
+            .get(id)
+            .await
+            .map_err(DashboardError::internal)?
+            .unwrap_or_else(|| AccountBilling::new(id.clone())))
+    }
+}
+
+/// Parses a JSON body strictly: unknown fields and wrong types are refused,
+/// naming the field.
+fn parse_body<T: DeserializeOwned>(request: &Request) -> Result<T, DashboardError> {
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(DashboardError::invalid("body", "larger than 16 KiB"));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(DashboardError::invalid(
+            "body",
+            "missing (a JSON object is required)",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        let problem = e.inner().to_string();
+        // serde's message ends with " at line 1 column N": not for users.
+        let problem = problem
+            .split(" at line ")
+            .next()
+            .unwrap_or("malformed")
+            .to_owned();
+        DashboardError::InvalidRequest { field, problem }
+    })
+}
+
+/// A tier we sell, or `unknown_plan`.
+fn sold_tier(raw: &str) -> Result<PlanTier, DashboardError> {
+    PlanTier::parse(raw)
+        .filter(|t| PlanTier::SOLD.contains(t))
+        .ok_or_else(|| DashboardError::UnknownPlan(raw.chars().take(32).collect()))
+}
