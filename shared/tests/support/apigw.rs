@@ -63,3 +63,83 @@ pub fn request(json: &str, deadline_ms: u64) -> Request {
     context.deadline = deadline_ms;
     request.with_lambda_context(context)
 }
+
+/// A dashboard request as API Gateway delivers it after the JWT authorizer:
+/// the claims sit in `requestContext.authorizer.jwt.claims`. `sub: None`
+/// leaves the authorizer block out (a route without the authorizer).
+pub fn dashboard_event_json(
+    route_key: &str,
+    sub: Option<&str>,
+    query: &str,
+    body: Option<&[u8]>,
+    base64: bool,
+) -> String {
+    let (method, path) = route_key.split_once(' ').expect("METHOD /path");
+    let mut event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {
+            "accept": "application/json",
+            "authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.test.signature",
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "origin": "https://app.example.com",
+            "user-agent": "Mozilla/5.0",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "198.51.100.7",
+                "userAgent": "Mozilla/5.0"
+            },
+            "requestId": "DbrdQj5NIAMEa1Q=",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "26/Nov/2026:09:00:00 +0000",
+            "timeEpoch": 1_795_770_000_000_i64
+        },
+        "isBase64Encoded": base64
+    });
+    if !query.is_empty() {
+        let params: serde_json::Map<String, serde_json::Value> = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.into()))
+            .collect();
+        event["queryStringParameters"] = params.into();
+    }
+    if let Some(sub) = sub {
+        event["requestContext"]["authorizer"] = serde_json::json!({
+            "jwt": {
+                "claims": {
+                    "sub": sub,
+                    "iss": "https://auth.example.com/",
+                    "aud": "billing-dashboard",
+                    "exp": "1795773600"
+                },
+                "scopes": null
+            }
+        });
+    }
+    if let Some(body) = body {
+        event["headers"]["content-type"] = "application/json".into();
+        event["body"] = if base64 {
+            base64::engine::general_purpose::STANDARD
+                .encode(body)
+                .into()
+        } else {
+            String::from_utf8(body.to_vec())
+                .expect("a text body in a non-base64 event")
+                .into()
+        };
+    }
+    event.to_string()
+}

@@ -3,6 +3,7 @@
 
 pub mod apigw;
 pub mod aws;
+pub mod dashboard;
 pub mod logs;
 pub mod polo;
 pub mod system;
