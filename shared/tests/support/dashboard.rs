@@ -5,7 +5,7 @@
 use super::apigw;
 use super::system::{catalogue, System};
 use billing::config::BillingProvider;
-use billing::dashboard::{Dashboard, Route, Settings, UrlPolicy, POLO_BUDGET};
+use billing::dashboard::{Code, Dashboard, Route, Settings, UrlPolicy, POLO_BUDGET};
 use billing::polo::billing_api::BillingApi;
 use serde_json::Value;
 use std::sync::Arc;
@@ -72,8 +72,21 @@ pub async fn call_with(
         "application/json",
         "every answer is JSON"
     );
-    (
-        status,
-        serde_json::from_slice(response.body().as_ref()).expect("a JSON body"),
-    )
+    let body: Value = serde_json::from_slice(response.body().as_ref()).expect("a JSON body");
+    // Every answer any test sees must be the documented one.
+    if let Err(problem) = super::openapi::contract().check(route.route_key(), status, &body) {
+        panic!("the answer breaks docs/openapi.yaml: {problem}");
+    }
+    if let Some(code) = body["code"].as_str() {
+        let documented = Code::ALL
+            .into_iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or_else(|| panic!("undocumented code {code}"));
+        assert_eq!(
+            documented.status(),
+            status,
+            "{code} answered with the wrong status"
+        );
+    }
+    (status, body)
 }

@@ -5,5 +5,6 @@ pub mod apigw;
 pub mod aws;
 pub mod dashboard;
 pub mod logs;
+pub mod openapi;
 pub mod polo;
 pub mod system;
