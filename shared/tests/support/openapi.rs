@@ -26,7 +26,7 @@ pub fn escape(segment: &str) -> String {
 
 impl Contract {
     /// Follows an OpenAPI `$ref` (a local JSON pointer) until a real object.
-    fn resolve<'a>(&'a self, mut pointer: String) -> Option<(String, &'a Value)> {
+    fn resolve(&self, mut pointer: String) -> Option<(String, &Value)> {
         for _ in 0..8 {
             let value = self.doc.pointer(&pointer)?;
             match value.get("$ref").and_then(Value::as_str) {
