@@ -1,4 +1,4 @@
-//! The real compiled webhook binaries, run as Lambda runs them: through the
+//! The real compiled binaries, run as Lambda runs them: through the
 //! Lambda Runtime API (the emulator in `tools`), with the shipped `events/`
 //! (re-signed with a fresh timestamp), the idempotency table on the DynamoDB
 //! emulator (moto), the account store behind the Convex stand-in, a
@@ -97,6 +97,7 @@ struct Downstream {
     convex_url: String,
     provisioning_url: String,
     polo_url: String,
+    polo: Arc<InMemoryPolo>,
 }
 
 async fn serve(router: axum::Router) -> String {
@@ -122,13 +123,14 @@ async fn downstream() -> Downstream {
     for s in tools::sample::subscriptions(&events).unwrap() {
         polo.put_subscription(s);
     }
-    let polo_stub = Arc::new(PoloStub::new(polo, POLO_KEY));
+    let polo_stub = Arc::new(PoloStub::new(polo.clone(), POLO_KEY));
     Downstream {
         accounts,
         orchestrator,
         convex_url: serve(convex.router()).await,
         provisioning_url: format!("{}/", serve(receiver.router()).await),
         polo_url: serve(polo_stub.router()).await,
+        polo,
     }
 }
 
@@ -166,6 +168,13 @@ fn spawn(
         .env("POLO_PLAN_ID_STARTER", starter)
         .env("POLO_PLAN_ID_PRO", pro)
         .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
+        .env("POLO_ALLOWED_HOSTS", "sandbox.polo.example")
+        .env("APP_BASE_URL", "http://localhost:5173")
+        .env("PAYPAL_CHECKOUT_URL", "https://www.paypal.com/checkoutnow")
+        .env(
+            "PAYPAL_MANAGE_URL",
+            "https://www.paypal.com/myaccount/autopay",
+        )
         .env("RUST_LOG", "debug")
         .stdout(log_file(name))
         .stderr(Stdio::inherit())
@@ -253,6 +262,57 @@ async fn every_webhook_binary_processes_its_shipped_event_then_answers_the_redel
         .expect("the orchestrator was told");
     assert!(decision.entitled);
     assert!(!account.needs_push(), "every push acknowledged");
+}
+
+const DASHBOARD: [(&str, &str, u64, Option<&str>); 4] = [
+    ("checkout", env!("CARGO_BIN_EXE_checkout"), 200, None),
+    (
+        "portal",
+        env!("CARGO_BIN_EXE_portal"),
+        409,
+        Some("no_subscription"),
+    ),
+    ("status", env!("CARGO_BIN_EXE_status"), 200, None),
+    (
+        "change-plan",
+        env!("CARGO_BIN_EXE_change-plan"),
+        409,
+        Some("no_subscription"),
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_binary_answers_its_shipped_event_and_refuses_one_without_claims() {
+    let table = fresh_table().await;
+    let down = downstream().await;
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    for (name, binary, status, code) in DASHBOARD {
+        let api = RuntimeApi::start().await.unwrap();
+        let mut child = spawn(binary, name, &api, &table, &down);
+        let shipped = std::fs::read_to_string(events.join(format!("{name}.json"))).unwrap();
+        let mut anonymous: serde_json::Value = serde_json::from_str(&shipped).unwrap();
+        anonymous["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer");
+
+        let answer = status_and_body(api.invoke(&shipped, Duration::from_secs(20)).await.unwrap());
+        let refused = status_and_body(
+            api.invoke(&anonymous.to_string(), Duration::from_secs(20))
+                .await
+                .unwrap(),
+        );
+
+        assert_eq!(answer.0, status, "{name}: {}", answer.1);
+        assert_eq!(answer.1["code"].as_str(), code, "{name}");
+        assert_eq!(refused.0, 401, "{name}");
+        assert_eq!(refused.1["code"], "unauthenticated", "{name}");
+        child.kill().await.unwrap();
+    }
+    // The shipped checkout created one Polo checkout for the claim's account.
+    let created = down.polo.created_checkouts();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].account.as_str(), "acct_local_1");
 }
 
 #[tokio::test]
