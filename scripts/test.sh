@@ -4,7 +4,8 @@
 #      (.venv: moto server), reusing them when present;
 #   2. checks formatting and clippy (-D warnings);
 #   3. starts the DynamoDB / Secrets Manager emulator on a free loopback port;
-#   4. runs every test (debug build, one shared target/);
+#   4. runs every test (debug build, one shared target/), then the Convex
+#      suite (scripts/test-convex.sh: node_modules/ installed once, reused);
 #   5. scans every log line the tests captured for test secret values;
 #   6. stops the emulator, whatever happened.
 set -euo pipefail
@@ -48,6 +49,9 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast 2>&1 | tee target/test-logs/runner.out
 fi
+
+step "Convex suite (convex/: convex-test + vitest, the same contract fixtures)"
+bash scripts/test-convex.sh 2>&1 | tee target/test-logs/convex.out
 
 step "secret scan of every captured log line and the runner's output"
 bash scripts/check-no-secrets.sh target/test-logs
