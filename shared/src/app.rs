@@ -4,7 +4,8 @@
 use crate::accounts::ConvexAccountStore;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
-    ConfigError, DashboardConfig, SecretsLocation, Stage, SyncConfig, WebhookConfig,
+    ConfigError, DashboardConfig, ReconcileConfig, SecretsLocation, Stage, SyncConfig,
+    WebhookConfig,
 };
 use crate::dashboard::{Dashboard, Settings, UrlPolicy, POLO_BUDGET};
 use crate::domain::Policy;
@@ -15,6 +16,7 @@ use crate::polo::api::SubscriptionLookup;
 use crate::polo::client::PoloClient;
 use crate::polo::routing::Endpoint;
 use crate::provisioning::HttpProvisioner;
+use crate::reconcile::Reconciler;
 use crate::secrets::{
     CachedSecretSource, DownstreamSecrets, EnvSecretSource, SecretError, SecretId, SecretSource,
     SecretsManagerSource,
@@ -204,5 +206,44 @@ pub async fn dashboard() -> Result<Dashboard, StartupError> {
             account_id_claim: config.account_id_claim,
             polo_budget: POLO_BUDGET,
         },
+    })
+}
+
+/// Builds the reconciler (the scheduled `reconcile` function and the admin
+/// CLI) from the process environment.
+pub async fn reconciler() -> Result<Reconciler, StartupError> {
+    let config = ReconcileConfig::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
+    let secrets = secret_source(&config.secrets, &aws, clock.clone());
+    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
+    let accounts: Arc<ConvexAccountStore> = Arc::new(ConvexAccountStore::new(
+        http.clone(),
+        config.convex_site_url.clone(),
+        downstream.convex_signing,
+    ));
+    let updater = Arc::new(AccountUpdater {
+        accounts: accounts.clone(),
+        provisioner: Arc::new(HttpProvisioner::new(
+            http.clone(),
+            config.provisioning_url.clone(),
+            downstream.provisioning_signing,
+        )),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        policy: Policy {
+            renewal_grace: config.renewal_grace,
+            past_due_grace: config.past_due_grace,
+        },
+    });
+    Ok(Reconciler {
+        polo: Arc::new(PoloClient::new(http, config.polo_api_base_url, secrets)),
+        updater,
+        accounts,
+        catalogue: Arc::new(config.catalogue),
+        clock,
+        metrics,
     })
 }

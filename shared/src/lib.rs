@@ -23,6 +23,7 @@ pub mod http;
 pub mod idempotency;
 pub mod polo;
 pub mod provisioning;
+pub mod reconcile;
 pub mod secrets;
 pub mod signing;
 pub mod telemetry;

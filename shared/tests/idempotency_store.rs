@@ -208,6 +208,60 @@ async fn an_absent_key_reads_as_none(store: &dyn IdempotencyStore) {
         .is_none());
 }
 
+async fn a_parked_record_is_reclaimed_once_for_replay_and_completes(store: &dyn IdempotencyStore) {
+    let d = delivery("msg_r", b"{}");
+    let reason = ParkReason::new(
+        "misrouted",
+        "type: not handled by the subscription-created endpoint",
+    );
+    store.park_new(&d, &reason, b"{}").await.unwrap();
+    let lease = NOW + Duration::seconds(60);
+
+    let claim = store.reclaim_parked(&d.key, lease).await.unwrap().unwrap();
+    let again = store.reclaim_parked(&d.key, lease).await.unwrap();
+
+    assert!(again.is_none(), "only one replay holds it");
+    let record = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(record.status, RecordStatus::InProgress);
+    assert_eq!(record.claim_token.as_ref(), Some(&claim.token));
+    store.complete(&claim, NOW).await.unwrap();
+    assert!(store.reclaim_parked(&d.key, lease).await.unwrap().is_none());
+    assert_eq!(
+        store.get(&d.key).await.unwrap().unwrap().status,
+        RecordStatus::Completed
+    );
+}
+
+async fn only_parked_records_are_listed_for_replay(store: &dyn IdempotencyStore) {
+    let reason = ParkReason::new("malformed", "body is not valid JSON");
+    for id in ["msg_p1", "msg_p2", "msg_p3"] {
+        store
+            .park_new(&delivery(id, b"x"), &reason, b"x")
+            .await
+            .unwrap();
+    }
+    let live = claimed(
+        store
+            .claim(
+                &delivery("msg_live", b"{}"),
+                NOW + Duration::seconds(9),
+                NOW,
+            )
+            .await
+            .unwrap(),
+    );
+    store.complete(&live, NOW).await.unwrap();
+
+    let all = store.list_parked(10).await.unwrap();
+    let two = store.list_parked(2).await.unwrap();
+
+    let mut ids: Vec<String> = all.iter().map(|r| r.delivery.webhook_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["msg_p1", "msg_p2", "msg_p3"]);
+    assert!(all.iter().all(|r| r.payload.as_deref() == Some(&b"x"[..])));
+    assert_eq!(two.len(), 2);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod in_memory {
@@ -239,6 +293,8 @@ contract!(
     parking_a_claim_keeps_the_exact_payload_and_no_expiry,
     park_new_parks_a_fresh_key_and_reports_an_existing_one,
     an_absent_key_reads_as_none,
+    a_parked_record_is_reclaimed_once_for_replay_and_completes,
+    only_parked_records_are_listed_for_replay,
 );
 
 async fn dynamodb_store() -> DynamoDbIdempotencyStore {

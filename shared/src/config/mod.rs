@@ -243,9 +243,11 @@ pub(crate) fn secrets_location(
 }
 
 mod dashboard;
+mod reconcile;
 mod webhook;
 
 pub use dashboard::{BillingProvider, DashboardConfig};
+pub use reconcile::ReconcileConfig;
 pub use webhook::{SyncConfig, WebhookConfig};
 
 #[cfg(test)]

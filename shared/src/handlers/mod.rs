@@ -4,4 +4,5 @@
 
 pub mod lifecycle;
 pub mod provisioning_sync;
+pub mod reconcile;
 pub mod webhooks;

@@ -17,6 +17,8 @@ pub enum StoreOp {
     ParkClaimed,
     ParkNew,
     Get,
+    ReclaimParked,
+    ListParked,
 }
 
 #[derive(Debug, Default)]
@@ -195,5 +197,41 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
     async fn get(&self, key: &RecordKey) -> Result<Option<IdempotencyRecord>, StoreError> {
         self.enter(StoreOp::Get)?;
         Ok(self.lock().get(key).cloned())
+    }
+
+    async fn reclaim_parked(
+        &self,
+        key: &RecordKey,
+        lease_expires_at: OffsetDateTime,
+    ) -> Result<Option<Claim>, StoreError> {
+        self.enter(StoreOp::ReclaimParked)?;
+        let mut records = self.lock();
+        let Some(record) = records
+            .get_mut(key)
+            .filter(|r| r.status == RecordStatus::Parked)
+        else {
+            return Ok(None);
+        };
+        let token = ClaimToken::generate();
+        record.status = RecordStatus::InProgress;
+        record.claim_token = Some(token.clone());
+        record.lease_expires_at = Some(lease_expires_at);
+        Ok(Some(Claim {
+            key: key.clone(),
+            token,
+            lease_expires_at,
+            took_over: false,
+        }))
+    }
+
+    async fn list_parked(&self, limit: usize) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        self.enter(StoreOp::ListParked)?;
+        Ok(self
+            .lock()
+            .values()
+            .filter(|r| r.status == RecordStatus::Parked)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }

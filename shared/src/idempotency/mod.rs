@@ -235,6 +235,19 @@ pub trait IdempotencyStore: Send + Sync {
 
     /// Reads one record (replay and diagnostics; not on the webhook path).
     async fn get(&self, key: &RecordKey) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Replay: `PARKED` → `IN_PROGRESS` under a new claim, in one
+    /// conditional write. `None` when the record is not parked any more
+    /// (already replayed, or being replayed): replaying twice is harmless.
+    async fn reclaim_parked(
+        &self,
+        key: &RecordKey,
+        lease_expires_at: OffsetDateTime,
+    ) -> Result<Option<Claim>, StoreError>;
+
+    /// Up to `limit` parked records (the replay tool; a scan, never on the
+    /// webhook path — parked events are rare and alarmed).
+    async fn list_parked(&self, limit: usize) -> Result<Vec<IdempotencyRecord>, StoreError>;
 }
 
 #[cfg(test)]

@@ -316,7 +316,7 @@ fn keys_unavailable(err: KeysError) -> Answer {
     Answer::Unavailable
 }
 
-fn parse_reason(err: &ParseError) -> ParkReason {
+pub(super) fn parse_reason(err: &ParseError) -> ParkReason {
     let code = match err {
         ParseError::NotJson | ParseError::Field { .. } => "malformed",
         ParseError::UnknownType(_) => "unknown_event_type",

@@ -6,10 +6,12 @@
 pub mod answer;
 mod intake;
 mod keys;
+pub mod replay;
 
 pub use answer::Answer;
 pub use intake::{Intake, MAX_BODY_BYTES};
 pub use keys::{KeysError, WebhookKeys};
+pub use replay::{ReplayError, ReplayOutcome, Replayer};
 
 use crate::idempotency::ParkReason;
 use crate::polo::events::PoloEvent;

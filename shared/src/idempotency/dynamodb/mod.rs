@@ -262,4 +262,67 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
             .map_err(unavailable)?;
         output.item().map(record_from_item).transpose()
     }
+
+    async fn reclaim_parked(
+        &self,
+        key: &RecordKey,
+        lease_expires_at: OffsetDateTime,
+    ) -> Result<Option<Claim>, StoreError> {
+        let token = ClaimToken::generate();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(Attr::Pk.name(), s(key.as_str()))
+            .update_expression(
+                "SET #status = :in_progress, claimToken = :token, leaseExpiresAt = :lease",
+            )
+            .condition_expression("#status = :parked")
+            .expression_attribute_names("#status", Attr::Status.name())
+            .expression_attribute_values(":in_progress", s(RecordStatus::InProgress.as_str()))
+            .expression_attribute_values(":parked", s(RecordStatus::Parked.as_str()))
+            .expression_attribute_values(":token", s(token.as_str()))
+            .expression_attribute_values(":lease", millis(lease_expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(Claim {
+                key: key.clone(),
+                token,
+                lease_expires_at,
+                took_over: false,
+            })),
+            Err(err) if is_condition_failure_update(&err) => Ok(None),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn list_parked(&self, limit: usize) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#status = :parked")
+                .expression_attribute_names("#status", Attr::Status.name())
+                .expression_attribute_values(":parked", s(RecordStatus::Parked.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items() {
+                if found.len() == limit {
+                    return Ok(found);
+                }
+                found.push(record_from_item(item)?);
+            }
+            match output.last_evaluated_key() {
+                Some(next) if !next.is_empty() && found.len() < limit => start = Some(next.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
 }

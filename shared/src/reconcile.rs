@@ -1,0 +1,223 @@
+//! Reconciliation: Polo's subscriptions are the truth, so for an account we
+//! fetch every subscription of its customer and apply each through the one
+//! `apply()` (a stale one stays stale; two live ones raise the duplicate
+//! alarm), then re-derive the account at the current time so an entitlement
+//! that ran out ends even when no webhook ever came. Used by the admin CLI
+//! (one account, a list, every Polo subscriber) and by the hourly scheduled
+//! `reconcile` function (accounts past expiry + grace, or `past_due`).
+
+use crate::accounts::AccountStore;
+use crate::clock::Clock;
+use crate::domain::AccountId;
+use crate::polo::api::PoloError;
+use crate::polo::billing_api::BillingApi;
+use crate::polo::catalogue::Catalogue;
+use crate::polo::transform;
+use crate::telemetry::{error_chain, MetricSink};
+use crate::updater::{AccountUpdater, Cause, UpdateError, UpdateOutcome};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tracing::{error, info, warn};
+
+/// Polo pages read per account at most (100 subscriptions a page).
+const MAX_PAGES: u32 = 20;
+/// Accounts the scheduled run takes per invocation.
+pub const SCHEDULED_BATCH: usize = 500;
+
+/// What reconciling one account did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountReport {
+    /// Subscriptions Polo holds for the account.
+    pub subscriptions: usize,
+    pub applied: usize,
+    pub unchanged: usize,
+    pub stale: usize,
+    /// Subscriptions that could not be applied (unknown product...), with why.
+    pub skipped: Vec<String>,
+    /// The re-derivation at the current time changed the account (expiry).
+    pub expired: bool,
+}
+
+/// What a run over several accounts did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub accounts: usize,
+    pub changed: usize,
+    pub failed: Vec<(AccountId, String)>,
+    /// The run hit its batch size: more accounts wait for the next run.
+    pub backlog: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("Polo failed")]
+    Polo(#[from] PoloError),
+    #[error("the account could not be updated")]
+    Update(#[from] UpdateError),
+    #[error("the account store could not list accounts")]
+    List(#[source] crate::accounts::AccountStoreError),
+}
+
+pub struct Reconciler {
+    pub polo: Arc<dyn BillingApi>,
+    pub updater: Arc<AccountUpdater>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub catalogue: Arc<Catalogue>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricSink>,
+}
+
+impl Reconciler {
+    /// Applies every Polo subscription of `account`, then its expiry.
+    pub async fn account(
+        &self,
+        account: &AccountId,
+        run: &str,
+        deadline: OffsetDateTime,
+    ) -> Result<AccountReport, ReconcileError> {
+        let cause = Cause {
+            event_id: format!("reconcile:{run}"),
+            event_type: "reconcile".to_owned(),
+        };
+        let mut report = AccountReport::default();
+        let mut page = 1;
+        loop {
+            let answer = self
+                .polo
+                .list_subscriptions(account, page, deadline)
+                .await?;
+            for wire in &answer.items {
+                report.subscriptions += 1;
+                let snapshot = match transform::snapshot(wire, &self.catalogue) {
+                    Ok(s) if &s.account_id == account => s,
+                    Ok(_) => {
+                        report
+                            .skipped
+                            .push(format!("{}: another account's", wire.id));
+                        continue;
+                    }
+                    Err(err) => {
+                        report.skipped.push(format!("{}: {err}", wire.id));
+                        continue;
+                    }
+                };
+                match self
+                    .updater
+                    .apply_snapshot(&snapshot, &cause, deadline)
+                    .await?
+                {
+                    UpdateOutcome::Applied(_) => report.applied += 1,
+                    UpdateOutcome::Unchanged(_) => report.unchanged += 1,
+                    UpdateOutcome::Stale => report.stale += 1,
+                }
+            }
+            if page >= answer.max_page.min(MAX_PAGES) {
+                break;
+            }
+            page += 1;
+        }
+        report.expired = matches!(
+            self.updater.refresh(account, &cause, deadline).await?,
+            UpdateOutcome::Applied(_)
+        );
+        if !report.skipped.is_empty() {
+            warn!(account_id = %account, skipped = ?report.skipped, "reconcile skipped subscriptions");
+        }
+        info!(account_id = %account, ?report, "account reconciled");
+        Ok(report)
+    }
+
+    /// Reconciles each account; one account's failure does not stop the rest.
+    pub async fn accounts(
+        &self,
+        ids: &[AccountId],
+        run: &str,
+        deadline: OffsetDateTime,
+    ) -> RunReport {
+        let mut report = RunReport::default();
+        for id in ids {
+            if self.clock.now() >= deadline {
+                report.backlog = true;
+                break;
+            }
+            report.accounts += 1;
+            match self.account(id, run, deadline).await {
+                Ok(r) if r.applied > 0 || r.expired => report.changed += 1,
+                Ok(_) => {}
+                Err(err) => {
+                    error!(account_id = %id, error = %error_chain(&err), "reconcile failed for an account");
+                    report.failed.push((id.clone(), err.to_string()));
+                }
+            }
+        }
+        report
+    }
+
+    /// Every account with a Polo subscription, page by page.
+    pub async fn all_subscribers(
+        &self,
+        run: &str,
+        deadline: OffsetDateTime,
+    ) -> Result<RunReport, ReconcileError> {
+        let mut total = RunReport::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .accounts
+                .list_polo_subscribers(cursor.as_deref(), 100)
+                .await
+                .map_err(ReconcileError::List)?;
+            let part = self.accounts(&page.account_ids, run, deadline).await;
+            total.accounts += part.accounts;
+            total.changed += part.changed;
+            total.failed.extend(part.failed);
+            if part.backlog {
+                total.backlog = true;
+                return Ok(total);
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// The hourly safety net: accounts past expiry + grace or `past_due`.
+    pub async fn scheduled(
+        &self,
+        run: &str,
+        deadline: OffsetDateTime,
+    ) -> Result<RunReport, ReconcileError> {
+        let due = self
+            .accounts
+            .list_expired(self.clock.now(), SCHEDULED_BATCH)
+            .await
+            .map_err(ReconcileError::List)?;
+        let full = due.len() == SCHEDULED_BATCH;
+        let ids: Vec<AccountId> = due.into_iter().map(|a| a.account_id).collect();
+        let mut report = self.accounts(&ids, run, deadline).await;
+        // `past_due` accounts stay listed until they recover: a full batch
+        // may hide an account behind them, so it is counted and alarmed.
+        report.backlog |= full;
+        self.metrics.record(
+            "ReconcileFailedAccounts",
+            report.failed.len() as f64,
+            "Count",
+            &[],
+        );
+        self.metrics.record(
+            "ReconcileBacklog",
+            if report.backlog { 1.0 } else { 0.0 },
+            "Count",
+            &[],
+        );
+        info!(
+            accounts = report.accounts,
+            changed = report.changed,
+            failed = report.failed.len(),
+            backlog = report.backlog,
+            "scheduled reconcile finished"
+        );
+        Ok(report)
+    }
+}
