@@ -12,6 +12,7 @@ use crate::domain::Policy;
 use crate::handlers::lifecycle::LifecycleHandler;
 use crate::http::{RetryPolicy, SecureHttp};
 use crate::idempotency::DynamoDbIdempotencyStore;
+use crate::paypal::{Canceller, PaypalClient};
 use crate::polo::api::SubscriptionLookup;
 use crate::polo::client::PoloClient;
 use crate::polo::routing::Endpoint;
@@ -116,6 +117,8 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
 /// What `provisioning-sync` holds between runs.
 pub struct SyncApp {
     pub updater: Arc<AccountUpdater>,
+    /// Sends queued PayPal cancellations (`None`: PayPal not configured).
+    pub paypal: Option<Arc<dyn Canceller>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricSink>,
 }
@@ -129,6 +132,20 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
     let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
+    let paypal = match (
+        config.paypal_api_base_url,
+        downstream.paypal_client_id,
+        downstream.paypal_client_secret,
+    ) {
+        (Some(base), Some(id), Some(secret)) => {
+            Some(Arc::new(PaypalClient::new(http.clone(), base, id, secret)) as Arc<dyn Canceller>)
+        }
+        (Some(_), _, _) => {
+            tracing::error!("PAYPAL_API_BASE_URL is set but the PayPal client credentials are not in the downstream secret; PayPal cancellations stay queued");
+            None
+        }
+        _ => None,
+    };
     let updater = Arc::new(AccountUpdater {
         accounts: Arc::new(ConvexAccountStore::new(
             http.clone(),
@@ -147,6 +164,7 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
     });
     Ok(SyncApp {
         updater,
+        paypal,
         clock,
         metrics,
     })

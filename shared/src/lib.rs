@@ -21,6 +21,7 @@ pub mod domain;
 pub mod handlers;
 pub mod http;
 pub mod idempotency;
+pub mod paypal;
 pub mod polo;
 pub mod provisioning;
 pub mod reconcile;

@@ -96,6 +96,45 @@ impl AccountUpdater {
             .await
     }
 
+    /// Records a PayPal cancellation's outcome on the account: cleared once
+    /// PayPal cancelled it (or it was no longer active), one more attempt
+    /// counted when it failed. A queue entry for another subscription (the
+    /// account changed meanwhile) is left alone.
+    pub async fn record_paypal_cancellation(
+        &self,
+        account_id: &AccountId,
+        subscription_id: &str,
+        done: bool,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        self.update(account_id, cause, deadline, |current, _now| {
+            let Some(pending) = current
+                .pending_paypal_cancellation
+                .as_ref()
+                .filter(|p| p.subscription_id == subscription_id)
+            else {
+                return Decision::Unchanged;
+            };
+            let mut next = current.clone();
+            if done {
+                next.pending_paypal_cancellation = None;
+            } else {
+                let mut counted = pending.clone();
+                counted.attempts += 1;
+                next.pending_paypal_cancellation = Some(counted);
+            }
+            next.version = current.version + 1;
+            Decision::Apply(Box::new(domain::Applied {
+                next,
+                entitlement_changed: false,
+                duplicate_subscriptions: false,
+                paypal_cancellation_queued: false,
+            }))
+        })
+        .await
+    }
+
     async fn update(
         &self,
         account_id: &AccountId,

@@ -124,6 +124,9 @@ pub struct SyncConfig {
     pub secrets: SecretsLocation,
     pub convex_site_url: Url,
     pub provisioning_url: Url,
+    /// `PAYPAL_API_BASE_URL` (deprecated, legacy): unset, queued PayPal
+    /// cancellations are not sent (and their age alarms after a day).
+    pub paypal_api_base_url: Option<Url>,
 }
 
 impl SyncConfig {
@@ -146,6 +149,11 @@ impl SyncConfig {
         let secrets = secrets_location(&mut r, stage, &[SecretId::Downstream]);
         let convex_site_url = r.url("CONVEX_SITE_URL", stage);
         let provisioning_url = r.url("PROVISIONING_URL", stage);
+        let paypal_api_base_url = if r.optional("PAYPAL_API_BASE_URL").is_some() {
+            r.url("PAYPAL_API_BASE_URL", stage)
+        } else {
+            None
+        };
         match (stage, secrets, convex_site_url, provisioning_url) {
             (Some(stage), Some(secrets), Some(convex_site_url), Some(provisioning_url))
                 if r.problems.is_empty() =>
@@ -155,6 +163,7 @@ impl SyncConfig {
                     secrets,
                     convex_site_url,
                     provisioning_url,
+                    paypal_api_base_url,
                 })
             }
             _ => Err(ConfigError {

@@ -2,13 +2,16 @@
 //! entitlement the orchestrator has not acknowledged, and reports the oldest
 //! mismatch's age (alarmed past 10 minutes). This is what makes a crash, a
 //! timeout or an orchestrator outage delay credentials instead of losing them.
+//! It also sends the queued PayPal cancellations of migrated subscribers
+//! (retried every run; the oldest one's age is alarmed past a day).
 
 use crate::accounts::AccountStore;
 use crate::clock::Clock;
+use crate::paypal::Canceller;
 use crate::telemetry::{error_chain, MetricSink};
 use crate::updater::{AccountUpdater, Cause};
 use time::OffsetDateTime;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 /// Accounts read per page.
 const PAGE: usize = 100;
@@ -88,6 +91,90 @@ pub async fn run(
     Ok(report)
 }
 
+/// What a run did with the queued PayPal cancellations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaypalReport {
+    pub sent: usize,
+    pub failed: usize,
+    /// Seconds since the oldest cancellation still pending was queued.
+    pub oldest_pending_seconds: i64,
+}
+
+/// Sends every queued PayPal cancellation (`canceller: None` when PayPal is
+/// not configured: nothing is sent, the age still reported and alarmed).
+pub async fn cancel_paypal(
+    updater: &AccountUpdater,
+    canceller: Option<&dyn Canceller>,
+    run_id: &str,
+    deadline: OffsetDateTime,
+) -> Result<PaypalReport, SyncError> {
+    let cause = Cause {
+        event_id: format!("provisioning-sync:{run_id}"),
+        event_type: "paypal.cancellation".to_owned(),
+    };
+    let queued = updater
+        .accounts
+        .list_pending_paypal_cancellations(PAGE)
+        .await
+        .map_err(SyncError)?;
+    let mut report = PaypalReport::default();
+    let mut oldest: Option<OffsetDateTime> = None;
+    for account in queued {
+        let Some(pending) = account.pending_paypal_cancellation.clone() else {
+            continue;
+        };
+        let outcome = match canceller {
+            Some(paypal) if updater.clock.now() < deadline => Some(
+                paypal
+                    .cancel(&pending.subscription_id, "Moved to Polo billing", deadline)
+                    .await,
+            ),
+            _ => None,
+        };
+        let done = match &outcome {
+            Some(Ok(how)) => {
+                info!(account_id = %account.account_id, outcome = ?how, "PayPal subscription cancelled");
+                report.sent += 1;
+                true
+            }
+            Some(Err(err)) => {
+                warn!(account_id = %account.account_id, error = %error_chain(err), "PayPal cancellation failed; retried next run");
+                report.failed += 1;
+                false
+            }
+            None => false,
+        };
+        if outcome.is_some() {
+            if let Err(err) = updater
+                .record_paypal_cancellation(
+                    &account.account_id,
+                    &pending.subscription_id,
+                    done,
+                    &cause,
+                    deadline,
+                )
+                .await
+            {
+                // PayPal's cancel is idempotent: the next run sends it again.
+                warn!(account_id = %account.account_id, error = %error_chain(&err), "could not record the PayPal cancellation");
+            }
+        }
+        if !done {
+            oldest = Some(oldest.map_or(pending.queued_at, |o| o.min(pending.queued_at)));
+        }
+    }
+    report.oldest_pending_seconds = oldest
+        .map(|at| (updater.clock.now() - at).whole_seconds().max(0))
+        .unwrap_or(0);
+    updater.metrics.record(
+        "PaypalCancellationPendingAgeSeconds",
+        report.oldest_pending_seconds as f64,
+        "Seconds",
+        &[],
+    );
+    Ok(report)
+}
+
 /// The scheduled function's handler: one run per EventBridge event, bounded
 /// by the invocation's deadline.
 pub async fn handle_scheduled(
@@ -109,9 +196,20 @@ pub async fn handle_scheduled(
     )
     .await
     .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
+    let paypal = cancel_paypal(
+        &app.updater,
+        app.paypal.as_deref(),
+        &event.context.request_id,
+        deadline,
+    )
+    .await
+    .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
     Ok(serde_json::json!({
         "mismatched": report.mismatched,
         "acknowledged": report.acknowledged,
         "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
+        "paypalCancelled": paypal.sent,
+        "paypalFailed": paypal.failed,
+        "oldestPaypalPendingSeconds": paypal.oldest_pending_seconds,
     }))
 }

@@ -191,8 +191,23 @@ impl SecureHttp {
             .timeout(budget)
             .header("accept", "application/json");
         for (name, value) in &request.headers {
+            let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                (
+                    FetchError::Decode(format!("header {name} is not a valid value")),
+                    None,
+                )
+            })?;
+            // Credentials in headers (a Basic authorization) stay out of any
+            // Debug output of the request.
+            if name.eq_ignore_ascii_case("authorization") {
+                value.set_sensitive(true);
+            }
             builder = builder.header(*name, value);
         }
+        let has_content_type = request
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         if let Some(key) = idempotency_key {
             builder = builder.header("idempotency-key", key);
         }
@@ -209,9 +224,10 @@ impl SecureHttp {
             builder = builder.header(reqwest::header::AUTHORIZATION, value);
         }
         if let Some(body) = &request.body {
-            builder = builder
-                .header("content-type", "application/json")
-                .body(body.clone());
+            if !has_content_type {
+                builder = builder.header("content-type", "application/json");
+            }
+            builder = builder.body(body.clone());
         }
         let mut response = builder.send().await.map_err(|e| (classify(e), None))?;
         let status = response.status().as_u16();

@@ -1,0 +1,165 @@
+//! PayPal's REST API over the hardened fetch layer: an OAuth2
+//! client-credentials token (cached in memory until shortly before it
+//! expires), then `POST /v1/billing/subscriptions/{id}/cancel`.
+
+use super::{Cancelled, Canceller, PaypalError};
+use crate::http::{FetchError, FetchRequest, SecureHttp};
+use crate::secrets::SecretString;
+use async_trait::async_trait;
+use base64::Engine;
+use reqwest::Method;
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Mutex;
+use url::Url;
+
+pub struct PaypalClient {
+    http: SecureHttp,
+    base: Url,
+    client_id: SecretString,
+    client_secret: SecretString,
+    token: Mutex<Option<(SecretString, OffsetDateTime)>>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: i64,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    details: Vec<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    issue: String,
+}
+
+fn unavailable(err: FetchError) -> PaypalError {
+    PaypalError::Unavailable(Box::new(err))
+}
+
+impl PaypalClient {
+    pub fn new(
+        http: SecureHttp,
+        base: Url,
+        client_id: SecretString,
+        client_secret: SecretString,
+    ) -> Self {
+        Self {
+            http,
+            base,
+            client_id,
+            client_secret,
+            token: Mutex::new(None),
+        }
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url, PaypalError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| PaypalError::Rejected("PAYPAL_API_BASE_URL cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    async fn token(&self, deadline: OffsetDateTime) -> Result<SecretString, PaypalError> {
+        let mut held = self.token.lock().await;
+        if let Some((token, until)) = held.as_ref() {
+            if OffsetDateTime::now_utc() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.client_id.expose(),
+            self.client_secret.expose()
+        ));
+        let request = FetchRequest {
+            label: "paypal.oauth2_token",
+            method: Method::POST,
+            url: self.url(&["v1", "oauth2", "token"])?,
+            headers: vec![
+                ("authorization", format!("Basic {basic}")),
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded".to_owned(),
+                ),
+            ],
+            body: Some(b"grant_type=client_credentials".to_vec()),
+            bearer: None,
+            idempotency_key: None,
+            deadline,
+        };
+        let answer: TokenAnswer = match self.http.send(request).await {
+            Ok(response) => response.json().map_err(unavailable)?,
+            Err(FetchError::Status { status: 401, .. }) => return Err(PaypalError::Auth),
+            Err(err) => return Err(unavailable(err)),
+        };
+        let token = SecretString::new(answer.access_token);
+        // Renewed a minute early so a call never carries an expiring token.
+        let until = OffsetDateTime::now_utc() + Duration::seconds(answer.expires_in - 60);
+        *held = Some((token.clone(), until));
+        Ok(token)
+    }
+}
+
+#[async_trait]
+impl Canceller for PaypalClient {
+    async fn cancel(
+        &self,
+        subscription_id: &str,
+        reason: &str,
+        deadline: OffsetDateTime,
+    ) -> Result<Cancelled, PaypalError> {
+        let token = self.token(deadline).await?;
+        let body = serde_json::to_vec(&serde_json::json!({ "reason": reason }))
+            .map_err(|e| PaypalError::Unavailable(Box::new(e)))?;
+        let request = FetchRequest {
+            label: "paypal.cancel_subscription",
+            method: Method::POST,
+            url: self.url(&["v1", "billing", "subscriptions", subscription_id, "cancel"])?,
+            // PayPal's own idempotency header: a retry is the same request.
+            headers: vec![("paypal-request-id", format!("cancel-{subscription_id}"))],
+            body: Some(body),
+            bearer: Some(&token),
+            idempotency_key: None,
+            deadline,
+        };
+        match self.http.send(request).await {
+            Ok(_) => Ok(Cancelled::Now),
+            Err(FetchError::Status { status, body, .. }) => {
+                let answer: Option<ErrorAnswer> = serde_json::from_slice(&body).ok();
+                let issue = answer
+                    .as_ref()
+                    .and_then(|a| a.details.first())
+                    .map(|d| d.issue.as_str())
+                    .unwrap_or_default();
+                match (status, issue) {
+                    (422, "SUBSCRIPTION_STATUS_INVALID") => Ok(Cancelled::AlreadyInactive),
+                    (401, _) => {
+                        // The cached token may have been revoked: fetch a new one next time.
+                        *self.token.lock().await = None;
+                        Err(PaypalError::Auth)
+                    }
+                    (403, _) => Err(PaypalError::Auth),
+                    (s, _) if s == 429 || s >= 500 => Err(PaypalError::Unavailable(
+                        format!("PayPal answered HTTP {s}").into(),
+                    )),
+                    (s, _) => Err(PaypalError::Rejected(format!(
+                        "HTTP {s} {}",
+                        answer.map(|a| a.name).unwrap_or_default()
+                    ))),
+                }
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
