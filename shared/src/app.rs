@@ -24,7 +24,7 @@ use crate::secrets::{
 };
 use crate::telemetry::{error_chain, EmfStdout, MetricSink};
 use crate::updater::AccountUpdater;
-use crate::webhook::{Intake, WebhookKeys};
+use crate::webhook::{Intake, Replayer, WebhookKeys};
 use std::sync::Arc;
 use time::Duration;
 
@@ -230,13 +230,19 @@ pub async fn dashboard() -> Result<Dashboard, StartupError> {
 /// Builds the reconciler (the scheduled `reconcile` function and the admin
 /// CLI) from the process environment.
 pub async fn reconciler() -> Result<Reconciler, StartupError> {
+    reconciler_with_retry(RetryPolicy::default()).await
+}
+
+/// The reconciler with its own retry policy (the admin CLI's long runs
+/// wait out Polo's rate limits longer than a function can).
+pub async fn reconciler_with_retry(retry: RetryPolicy) -> Result<Reconciler, StartupError> {
     let config = ReconcileConfig::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
-    let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
+    let http = SecureHttp::new(config.stage == Stage::Local, retry)?;
     let accounts: Arc<ConvexAccountStore> = Arc::new(ConvexAccountStore::new(
         http.clone(),
         config.convex_site_url.clone(),
@@ -263,5 +269,30 @@ pub async fn reconciler() -> Result<Reconciler, StartupError> {
         catalogue: Arc::new(config.catalogue),
         clock,
         metrics,
+    })
+}
+
+/// The replay tool over the deployment's idempotency table
+/// (`IDEMPOTENCY_TABLE`) and the reconciler's ports.
+pub async fn replayer(reconciler: &Reconciler) -> Result<Replayer, StartupError> {
+    let table = std::env::var("IDEMPOTENCY_TABLE")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| ConfigError {
+            problems: vec!["IDEMPOTENCY_TABLE is missing".to_owned()],
+        })?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let polo: Arc<dyn SubscriptionLookup> = reconciler.polo.clone();
+    Ok(Replayer {
+        store: Arc::new(DynamoDbIdempotencyStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table,
+        )),
+        handler: Arc::new(LifecycleHandler {
+            updater: reconciler.updater.clone(),
+            catalogue: reconciler.catalogue.clone(),
+            polo: Some(polo),
+        }),
+        clock: reconciler.clock.clone(),
     })
 }

@@ -15,7 +15,8 @@
 use crate::accounts::{AccountStore, AccountStoreError, AuditEntry};
 use crate::clock::Clock;
 use crate::domain::{
-    self, AccountBilling, AccountId, Decision, Policy, ProvisionedEntitlement, SubscriptionSnapshot,
+    self, AccountBilling, AccountId, CustomerId, Decision, PaypalLegacy, Policy,
+    ProvisionedEntitlement, SubscriptionSnapshot,
 };
 use crate::provisioning::{ProvisionError, Provisioner, ProvisioningRequest};
 use crate::telemetry::{error_chain, MetricSink};
@@ -94,6 +95,43 @@ impl AccountUpdater {
     ) -> Result<UpdateOutcome, UpdateError> {
         self.update(account_id, cause, deadline, domain::refresh)
             .await
+    }
+
+    /// The PayPal migration: marks the account as a PayPal subscriber until
+    /// its paid-through date (see `domain::mark_paypal`). `Ok(None)`: refused
+    /// because a Polo subscription already grants access; nothing written.
+    pub async fn mark_paypal(
+        &self,
+        account_id: &AccountId,
+        legacy: &PaypalLegacy,
+        customer: &CustomerId,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+    ) -> Result<Option<UpdateOutcome>, UpdateError> {
+        let refused = std::sync::atomic::AtomicBool::new(false);
+        let outcome = self
+            .update(
+                account_id,
+                cause,
+                deadline,
+                |current, now| match domain::mark_paypal(
+                    current,
+                    legacy.clone(),
+                    customer.clone(),
+                    now,
+                ) {
+                    Ok(decision) => {
+                        refused.store(false, std::sync::atomic::Ordering::SeqCst);
+                        decision
+                    }
+                    Err(_) => {
+                        refused.store(true, std::sync::atomic::Ordering::SeqCst);
+                        Decision::Unchanged
+                    }
+                },
+            )
+            .await?;
+        Ok((!refused.load(std::sync::atomic::Ordering::SeqCst)).then_some(outcome))
     }
 
     /// Records a PayPal cancellation's outcome on the account: cleared once

@@ -50,7 +50,7 @@ pub(super) async fn checkout(
         .map_err(DashboardError::internal)?
         .ok_or_else(|| DashboardError::internal("the account is not in the account store"))?;
     let now = d.clock.now();
-    if account.provider == Provider::Polo && account.subscriptions.iter().any(|s| s.entitled(now)) {
+    if account.entitled_on_polo(now) {
         return Err(DashboardError::AlreadySubscribed);
     }
     let product = d

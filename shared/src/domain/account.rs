@@ -187,6 +187,12 @@ impl AccountBilling {
         provisioned != self.desired_entitlement
     }
 
+    /// A Polo subscription grants access at `now` (checkout refuses a
+    /// second one; the PayPal migration leaves such an account alone).
+    pub fn entitled_on_polo(&self, now: OffsetDateTime) -> bool {
+        self.provider == Provider::Polo && self.subscriptions.iter().any(|s| s.entitled(now))
+    }
+
     pub fn subscription(&self, id: &SubscriptionId) -> Option<&KnownSubscription> {
         self.subscriptions.iter().find(|s| &s.id == id)
     }

@@ -5,9 +5,10 @@
 //! same account.
 
 use super::account::{
-    AccountBilling, BillingStatus, Entitlement, KnownSubscription, PendingPaypalCancellation,
-    Provider, SubscriptionSnapshot,
+    AccountBilling, BillingStatus, Entitlement, KnownSubscription, PaypalLegacy,
+    PendingPaypalCancellation, Provider, SubscriptionSnapshot,
 };
+use super::ids::CustomerId;
 use super::plan::PlanTier;
 use time::{Duration, OffsetDateTime};
 
@@ -84,6 +85,34 @@ pub fn apply(
 /// ran out without a webhook (the scheduled reconcile's safety net).
 pub fn refresh(current: &AccountBilling, now: OffsetDateTime) -> Decision {
     finish(current, current.clone(), now)
+}
+
+/// Why an account cannot be marked as a PayPal subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MigrationRefusal {
+    /// A Polo subscription already grants access: PayPal must not take over.
+    #[error("an entitled Polo subscription exists")]
+    AlreadyOnPolo,
+}
+
+/// Marks an account as a not-yet-migrated PayPal subscriber (the PayPal
+/// migration): it keeps `legacy.tier` until `legacy.paid_through`, and its
+/// Polo customer is recorded so its checkout links to it. Marking it again
+/// with the same data changes nothing.
+pub fn mark_paypal(
+    current: &AccountBilling,
+    legacy: PaypalLegacy,
+    customer: CustomerId,
+    now: OffsetDateTime,
+) -> Result<Decision, MigrationRefusal> {
+    if current.entitled_on_polo(now) {
+        return Err(MigrationRefusal::AlreadyOnPolo);
+    }
+    let mut next = current.clone();
+    next.provider = Provider::Paypal;
+    next.paypal = Some(legacy);
+    next.polo_customer_id.get_or_insert(customer);
+    Ok(finish(current, next, now))
 }
 
 fn finish(current: &AccountBilling, mut next: AccountBilling, now: OffsetDateTime) -> Decision {

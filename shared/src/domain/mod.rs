@@ -14,5 +14,5 @@ pub use account::{
     PendingPaypalCancellation, Provider, ProvisionedEntitlement, SubscriptionSnapshot,
 };
 pub use ids::{AccountId, CheckoutId, CustomerId, IdError, ProductId, SubscriptionId};
-pub use lifecycle::{apply, refresh, Applied, Decision, Policy};
+pub use lifecycle::{apply, mark_paypal, refresh, Applied, Decision, MigrationRefusal, Policy};
 pub use plan::PlanTier;

@@ -77,6 +77,11 @@ impl InMemoryPolo {
         self.state().updates.clone()
     }
 
+    /// Every customer, one per account.
+    pub fn customers(&self) -> Vec<PoloCustomer> {
+        self.state().customers.values().cloned().collect()
+    }
+
     /// The accounts a portal session was created for, in order.
     pub fn portal_sessions(&self) -> Vec<AccountId> {
         self.state().portal_sessions.clone()

@@ -23,6 +23,12 @@ pub fn init() {
     let _ = tracing::subscriber::set_global_default(json_subscriber(std::io::stdout, "info"));
 }
 
+/// The same JSON logs on stderr, for the admin CLI (its stdout is its
+/// output, JSON for scripts). Default level `warn`: only what needs a look.
+pub fn init_stderr() {
+    let _ = tracing::subscriber::set_global_default(json_subscriber(std::io::stderr, "warn"));
+}
+
 /// The production log format, writing to any writer (tests capture it).
 pub fn json_subscriber<W>(writer: W, default_level: &str) -> impl tracing::Subscriber + Send + Sync
 where

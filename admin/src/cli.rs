@@ -1,0 +1,113 @@
+//! The commands, their arguments and the `--help` that teaches them.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Billing operations: move PayPal subscribers to Polo, repair accounts
+/// from Polo's own state, and replay parked webhook events.
+///
+/// Configuration comes from the environment, exactly as the functions read
+/// it (see .env.example): STAGE, POLO_ENVIRONMENT, POLO_API_BASE_URL,
+/// POLO_PLAN_ID_*, CONVEX_SITE_URL, PROVISIONING_URL, the secrets (Secrets
+/// Manager ARNs, or plain values with STAGE=local) and, for `replay`,
+/// IDEMPOTENCY_TABLE. A missing variable is named before anything runs.
+///
+/// Exit codes: 0 done; 1 done, but some rows or accounts failed for a
+/// transient reason (rerun: finished work is skipped); 2 bad usage or
+/// configuration (nothing ran); 3 interrupted (rerun to finish).
+#[derive(Debug, Parser)]
+#[command(name = "admin", version, about, long_about)]
+pub struct Cli {
+    /// Print one JSON object (the summary) on stdout instead of text; for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Move PayPal subscribers onto Polo without losing a paid day.
+    ///
+    /// Reads a PayPal subscriber export (CSV, header:
+    /// paypal_subscription_id,account_id,email,plan,status,next_billing_time).
+    /// For each ACTIVE row: ensures the Polo customer (looked up by account
+    /// id first; created only if absent), then marks the account as a PayPal
+    /// subscriber until next_billing_time. It keeps its plan until then, and
+    /// its Polo checkout starts with a trial to that date, so it is charged
+    /// by Polo exactly when PayPal's period ends. Once the Polo subscription
+    /// is entitled, the PayPal one is cancelled automatically.
+    ///
+    /// A bad row is reported with its line number and skipped. Every
+    /// finished row is journaled: rerunning after a crash or Ctrl-C skips
+    /// finished rows and creates nothing twice; the report then lists every
+    /// row as an uninterrupted run would.
+    #[command(name = "migrate-paypal")]
+    MigratePaypal(MigrateArgs),
+
+    /// Re-apply Polo's subscriptions to accounts (repairs a lost webhook).
+    ///
+    /// Fetches every subscription of each account's Polo customer and
+    /// applies it through the same rules as the webhooks: an older snapshot
+    /// changes nothing; an access period that ran out is ended; credentials
+    /// are issued or revoked to match.
+    Reconcile(ReconcileArgs),
+
+    /// List or reprocess parked webhook events (after the fix).
+    #[command(subcommand)]
+    Replay(ReplayCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The PayPal subscriber export (CSV).
+    pub export: PathBuf,
+    /// Where to write the report CSV (one line per input row).
+    #[arg(long, default_value = "paypal-migration-report.csv")]
+    pub report: PathBuf,
+    /// The journal of finished rows (reused by a rerun). Default: the
+    /// export's path with `.journal.jsonl` appended.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Validate and report what would happen; change nothing anywhere.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rows processed at once (Polo's rate limits are honoured per call).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ReconcileArgs {
+    /// One account id (repeat for several).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Every account that has a Polo subscription.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Parked events: key, reason, age, account, event type.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Reprocess parked events (the signature's time window is skipped: they
+    /// were verified on arrival). Idempotent: a replayed event is not parked
+    /// any more, so replaying it again does nothing.
+    Run(ReplayRunArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ReplayRunArgs {
+    /// The parked record's key (as `replay list` shows it).
+    pub key: Option<String>,
+    /// Every parked event.
+    #[arg(long)]
+    pub all: bool,
+}

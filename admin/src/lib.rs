@@ -1,0 +1,11 @@
+//! The ops CLI's library: every command over the same shared crate and
+//! ports as the functions. `main.rs` only parses arguments and maps
+//! results to exit codes.
+//!
+//! - [`cli`]: the commands and their `--help`.
+//! - [`migrate`]: `migrate-paypal` (rows, journal, report).
+//! - [`commands`]: `reconcile` and `replay`.
+
+pub mod cli;
+pub mod commands;
+pub mod migrate;
