@@ -36,7 +36,7 @@ pub enum StartupError {
     #[error("a secret needed at start-up is unavailable or malformed")]
     Secret(#[from] SecretError),
     #[error("the HTTP client could not be built")]
-    Http(#[from] reqwest::Error),
+    Http(#[from] crate::http::HttpInitError),
 }
 
 /// The secret source a configuration asks for, cached in memory.

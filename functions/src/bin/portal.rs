@@ -4,7 +4,7 @@ use billing::dashboard::Route;
 use lambda_http::{service_fn, Error, Request};
 use std::convert::Infallible;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     billing::telemetry::init();
     let dashboard = billing::app::dashboard().await?;

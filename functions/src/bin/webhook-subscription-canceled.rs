@@ -4,7 +4,7 @@ use billing::polo::routing::Endpoint;
 use lambda_http::{service_fn, Error, Request};
 use std::convert::Infallible;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     billing::telemetry::init();
     let intake = billing::app::webhook_intake(Endpoint::SubscriptionCanceled).await?;

@@ -89,6 +89,29 @@ impl FetchResponse {
     }
 }
 
+/// Why the HTTP client could not be built (at cold start).
+#[derive(Debug, thiserror::Error)]
+pub enum HttpInitError {
+    #[error("TLS configuration")]
+    Tls(#[from] rustls::Error),
+    #[error("HTTP client")]
+    Client(#[from] reqwest::Error),
+}
+
+/// TLS with the Mozilla root set compiled in (webpki-roots): nothing is read
+/// or parsed from the platform's certificate store at cold start (that scan
+/// was most of our init time), and the roots are the same on every machine.
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// A reqwest client (rustls) built once at cold start, and the rules above.
 #[derive(Debug, Clone)]
 pub struct SecureHttp {
@@ -99,8 +122,9 @@ pub struct SecureHttp {
 
 impl SecureHttp {
     /// `allow_loopback_http` must be true only with `STAGE=local`.
-    pub fn new(allow_loopback_http: bool, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
+    pub fn new(allow_loopback_http: bool, retry: RetryPolicy) -> Result<Self, HttpInitError> {
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .user_agent(concat!("polo-billing/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(StdDuration::from_secs(2))
             .pool_idle_timeout(StdDuration::from_secs(50))
