@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the test tools into project-local, git-ignored folders, once:
-# .venv (moto server, the DynamoDB / Secrets Manager emulator). Re-running
-# is cheap: a stamp file records what was installed.
+# .venv (moto server, the DynamoDB / Secrets Manager emulator; aws-sam-cli
+# and cfn-lint, the template checks). Re-running is cheap: a stamp file
+# records what was installed (a hash of scripts/requirements-test.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +17,5 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-echo "test tools ready (.venv: moto $(.venv/bin/python -c "import moto; print(moto.__version__)"))"
+versions=$(.venv/bin/python -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("moto", "aws-sam-cli", "cfn-lint")))')
+echo "test tools ready (.venv: $versions)"
