@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project, on a fresh machine too:
 #   1. installs what the tests need into project-local, git-ignored folders
-#      (.venv: moto server), reusing them when present;
-#   2. checks formatting and clippy (-D warnings);
+#      (.venv: moto server, aws-sam-cli, cfn-lint), reusing them when present;
+#   2. lints template.yaml (cfn-lint, sam validate --lint), checks
+#      formatting and clippy (-D warnings);
 #   3. starts the DynamoDB / Secrets Manager emulator on a free loopback port;
 #   4. runs every test (debug build, one shared target/), then the Convex
 #      suite (scripts/test-convex.sh: node_modules/ installed once, reused);
@@ -16,6 +17,13 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "test tools (project-local)"
 bash scripts/bootstrap.sh
+
+step "browser for the browser test (Debian chromium + chromium-driver, once)"
+bash scripts/install-browser.sh
+
+step "template.yaml: cfn-lint and sam validate --lint (offline)"
+SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 .venv/bin/cfn-lint template.yaml
+SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint --template template.yaml
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -8,6 +8,7 @@ pub mod polo_stub;
 pub mod provisioning_receiver;
 pub mod runtime_api;
 pub mod sample;
+pub mod sandbox;
 
 /// Whether a request to one of the stand-ins carries a valid Standard
 /// Webhooks signature for `secret` (timestamp within ±300 s).

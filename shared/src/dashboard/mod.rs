@@ -179,8 +179,11 @@ impl Dashboard {
     }
 
     /// Polo's budget, and never past the Lambda deadline less a margin.
+    /// Deadlines are wall-clock instants (the HTTP layer compares them with
+    /// real time), so the budget starts from real time, not from the domain
+    /// clock, which the local stack moves forward.
     fn deadline(&self, lambda_deadline_ms: u64) -> OffsetDateTime {
-        let budget = self.clock.now() + self.settings.polo_budget;
+        let budget = OffsetDateTime::now_utc() + self.settings.polo_budget;
         let lambda = i128::from(lambda_deadline_ms) * 1_000_000;
         match OffsetDateTime::from_unix_timestamp_nanos(lambda) {
             Ok(deadline) if lambda_deadline_ms > 0 => budget.min(deadline - ANSWER_MARGIN),

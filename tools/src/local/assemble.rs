@@ -1,0 +1,323 @@
+//! Builds and starts the whole local system (the README's run command):
+//! the sandbox in-process (unless a real Polo is given), every port's
+//! adapter (embedded or real), the dashboard functions over the REAL
+//! `PoloClient` on loopback HTTP (`STAGE=local` rules), the webhook intakes,
+//! the embedded orchestrator reached through the real signed push, and a
+//! provisioning-sync run every minute (its EventBridge schedule).
+
+use super::options::LocalOptions;
+use super::{jwt::DevJwt, seeded_accounts, LocalStack, Memory};
+use crate::provisioning_receiver::ProvisioningReceiver;
+use crate::sandbox::clock::SandboxClock;
+use crate::sandbox::launch::{launch, SandboxOptions};
+use crate::sandbox::Sandbox;
+use billing::accounts::{AccountStore, ConvexAccountStore};
+use billing::clock::{Clock, SystemClock};
+use billing::config::BillingProvider;
+use billing::dashboard::{Dashboard, Settings, UrlPolicy, POLO_BUDGET};
+use billing::domain::Policy;
+use billing::handlers::lifecycle::LifecycleHandler;
+use billing::http::{RetryPolicy, SecureHttp};
+use billing::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, InMemoryIdempotencyStore};
+use billing::polo::api::SubscriptionLookup;
+use billing::polo::catalogue::Catalogue;
+use billing::polo::client::PoloClient;
+use billing::provisioning::{HttpProvisioner, InMemoryProvisioner};
+use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
+use billing::telemetry::{EmfStdout, MetricSink};
+use billing::updater::AccountUpdater;
+use billing::webhook::{Intake, WebhookKeys};
+use std::sync::Arc;
+use url::Url;
+
+/// The running system.
+pub struct Running {
+    /// The app and API (API Gateway's role): `http://127.0.0.1:3000`.
+    pub app_url: String,
+    /// The in-process sandbox, if Polo is not a real one.
+    pub sandbox: Option<Arc<Sandbox>>,
+    pub stack: Arc<LocalStack>,
+    /// One line per port: which adapter serves it.
+    pub adapters: Vec<(&'static str, String)>,
+}
+
+async fn bind(port: u16) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("127.0.0.1:{port}: {e} (choose another port with --port / --sandbox-port, 0 = any free one)"))
+}
+
+fn url(raw: &str) -> Result<Url, String> {
+    Url::parse(raw).map_err(|e| format!("{raw}: {e}"))
+}
+
+/// Binds, builds and serves everything in the background.
+pub async fn start(options: LocalOptions) -> Result<Running, String> {
+    let listener = bind(options.port).await?;
+    let app_url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let mut adapters = Vec::new();
+
+    // Polo: the sandbox in-process (its clock is the domain's), or a real one.
+    let (sandbox, polo_base, domain_clock): (_, Url, Arc<dyn Clock>) = match &options.polo_base_url
+    {
+        Some(base) => {
+            adapters.push(("Polo", format!("{base} (real)")));
+            (None, base.clone(), Arc::new(SystemClock))
+        }
+        None => {
+            let clock = Arc::new(SandboxClock::new());
+            let sandbox_options = SandboxOptions {
+                api_key: options.polo_api_key.clone(),
+                webhook_secret: options.signing_secret()?,
+                webhook_target: Some(url(&app_url)?),
+                products_file: options.products_file.clone(),
+                retry: options.webhook_retry,
+                hang: std::time::Duration::from_secs(30),
+            };
+            let sandbox = launch(
+                bind(options.sandbox_port).await?,
+                sandbox_options,
+                clock.clone(),
+            )
+            .await?;
+            let base = url(sandbox.public_url())?;
+            adapters.push((
+                "Polo",
+                format!(
+                    "{} (the in-process sandbox; its clock is the domain's)",
+                    sandbox.public_url()
+                ),
+            ));
+            (Some(sandbox), base, clock as Arc<dyn Clock>)
+        }
+    };
+
+    let secrets = Arc::new(InMemorySecretSource::default());
+    secrets.set(SecretId::PoloWebhook, options.webhook_secrets.clone());
+    secrets.set(SecretId::PoloApiKey, options.polo_api_key.expose());
+    let secrets = Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock)));
+    let http = SecureHttp::new(true, RetryPolicy::default()).map_err(|e| e.to_string())?;
+    let polo = Arc::new(PoloClient::new(
+        http.clone(),
+        polo_base.clone(),
+        secrets.clone(),
+    ));
+    let mut memory = Memory::default();
+
+    let accounts: Arc<dyn AccountStore> = match &options.convex_site_url {
+        Some(site) => {
+            adapters.push(("accounts", format!("Convex at {site}")));
+            Arc::new(ConvexAccountStore::new(
+                http.clone(),
+                site.clone(),
+                options.convex_signing_secret.clone(),
+            ))
+        }
+        None => {
+            adapters.push((
+                "accounts",
+                "in memory (acct_local_1..3; /dev/token adds more)".into(),
+            ));
+            let store = seeded_accounts()?;
+            memory.accounts = Some(store.clone());
+            store
+        }
+    };
+
+    let orchestrator = Arc::new(InMemoryProvisioner::default());
+    let receiver = Arc::new(ProvisioningReceiver::new(
+        orchestrator.clone(),
+        options.provisioning_signing_secret.expose(),
+    )?);
+    let push_url = match &options.provisioning_url {
+        Some(u) => {
+            adapters.push(("provisioning", format!("{u} (real)")));
+            u.clone()
+        }
+        None => {
+            memory.orchestrator = Some(orchestrator);
+            let u = url(&format!("{app_url}/dev/provisioning"))?;
+            adapters.push((
+                "provisioning",
+                format!("signed pushes to the embedded orchestrator, {u}"),
+            ));
+            u
+        }
+    };
+    let provisioner = Arc::new(HttpProvisioner::new(
+        http.clone(),
+        push_url,
+        options.provisioning_signing_secret.clone(),
+    ));
+
+    let store: Arc<dyn IdempotencyStore> = match &options.dynamodb_endpoint {
+        Some(endpoint) => {
+            adapters.push((
+                "idempotency",
+                format!(
+                    "DynamoDB at {endpoint}, table {}",
+                    options.idempotency_table
+                ),
+            ));
+            Arc::new(dynamodb_store(endpoint, &options.idempotency_table).await?)
+        }
+        None => {
+            adapters.push(("idempotency", "in memory".into()));
+            let store = Arc::new(InMemoryIdempotencyStore::default());
+            memory.store = Some(store.clone());
+            store
+        }
+    };
+
+    let (starter, pro, enterprise) = &options.plans;
+    let catalogue = Arc::new(
+        Catalogue::from_lists(starter, pro, enterprise)
+            .map_err(|e| format!("POLO_PLAN_ID_*: {e:?}"))?,
+    );
+    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
+    let updater = Arc::new(AccountUpdater {
+        accounts: accounts.clone(),
+        provisioner,
+        clock: domain_clock.clone(),
+        metrics: metrics.clone(),
+        policy: Policy::default(),
+    });
+    let handler = Arc::new(LifecycleHandler {
+        updater: updater.clone(),
+        catalogue: catalogue.clone(),
+        polo: Some(polo.clone() as Arc<dyn SubscriptionLookup>),
+    });
+    // Signature windows and claim leases run on real time (design.md).
+    let keys = Arc::new(WebhookKeys::new(secrets));
+    let intakes =
+        Intake::for_every_endpoint(store, keys, Arc::new(SystemClock), metrics.clone(), handler);
+    let app_base_url = match &options.app_base_url {
+        Some(u) => u.clone(),
+        None => url(&app_url)?,
+    };
+    let dashboard = Dashboard {
+        accounts: accounts.clone(),
+        updater: updater.clone(),
+        polo,
+        catalogue,
+        clock: domain_clock.clone(),
+        metrics: metrics.clone(),
+        settings: Settings {
+            urls: UrlPolicy {
+                allowed_hosts: polo_base
+                    .host_str()
+                    .map(|h| vec![h.to_ascii_lowercase()])
+                    .unwrap_or_default(),
+                allow_loopback_http: true,
+                app_base_url,
+            },
+            billing_provider: BillingProvider::Polo,
+            paypal_checkout_url: url("https://www.paypal.com/checkoutnow")?,
+            paypal_manage_url: url("https://www.paypal.com/myaccount/autopay")?,
+            account_id_claim: "sub".into(),
+            polo_budget: POLO_BUDGET,
+        },
+    };
+    let stack = Arc::new(LocalStack {
+        intakes,
+        dashboard: Some(dashboard),
+        jwt: DevJwt::new(options.jwt_key.clone()),
+        memory,
+        receiver: Some(receiver),
+        sandbox_url: sandbox.as_ref().map(|s| s.public_url().to_owned()),
+    });
+    let router = stack.clone().router();
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            eprintln!("local server stopped: {err}");
+        }
+    });
+    spawn_provisioning_sync(updater, accounts, domain_clock, metrics);
+    Ok(Running {
+        app_url,
+        sandbox,
+        stack,
+        adapters,
+    })
+}
+
+async fn dynamodb_store(endpoint: &Url, table: &str) -> Result<DynamoDbIdempotencyStore, String> {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint.as_str())
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    ensure_table(&client, table).await?;
+    Ok(DynamoDbIdempotencyStore::new(client, table))
+}
+
+/// Creates the idempotency table on an emulator that lacks it (key `pk`).
+async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    if client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let attribute = AttributeDefinition::builder()
+        .attribute_name("pk")
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let key = KeySchemaElement::builder()
+        .attribute_name("pk")
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attribute)
+        .key_schema(key)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "DynamoDB table {table}: {}",
+                billing::telemetry::error_chain(&e)
+            )
+        })?;
+    Ok(())
+}
+
+/// `provisioning-sync`'s schedule (every minute), in-process.
+fn spawn_provisioning_sync(
+    updater: Arc<AccountUpdater>,
+    accounts: Arc<dyn AccountStore>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<dyn MetricSink>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let run_id = uuid::Uuid::new_v4().to_string();
+            let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(50);
+            let _ = billing::handlers::provisioning_sync::run(
+                &updater,
+                accounts.as_ref(),
+                clock.as_ref(),
+                metrics.as_ref(),
+                &run_id,
+                deadline,
+            )
+            .await;
+        }
+    });
+}

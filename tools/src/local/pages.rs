@@ -1,0 +1,215 @@
+//! What the local server shows besides the functions: `/billing` (the
+//! dashboard's success page, stood in for: it calls `status` with the
+//! checkout id), `/dev/credentials` (what the embedded orchestrator issued
+//! and revoked), `/dev/state` (JSON) and `/dev/token` (dev JWTs).
+
+use super::LocalStack;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use billing::domain::{AccountBilling, AccountId, CheckoutId};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+type Shared = State<Arc<LocalStack>>;
+
+/// How long a dev token lives (real time).
+pub const TOKEN_LIFETIME: time::Duration = time::Duration::hours(12);
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    sub: Option<String>,
+}
+
+/// A dev token for `account`; with the in-memory account store, an account
+/// it does not know yet is created first (a new sign-up).
+fn sign_in(stack: &LocalStack, account: &AccountId) -> String {
+    if let Some(accounts) = &stack.memory.accounts {
+        if accounts.account(account).is_none() {
+            accounts.insert(AccountBilling::new(account.clone()));
+        }
+    }
+    stack.jwt.issue(account.as_str(), TOKEN_LIFETIME)
+}
+
+/// `GET /dev/token?sub=acct_...`: a dev JWT (signing the account up).
+pub async fn token(State(stack): Shared, Query(q): Query<TokenQuery>) -> Response {
+    let sub = q.sub.unwrap_or_else(|| super::LOCAL_ACCOUNTS[0].to_owned());
+    let Ok(account) = AccountId::parse(&sub) else {
+        return (
+            http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "sub: not an account id"})),
+        )
+            .into_response();
+    };
+    let token = sign_in(&stack, &account);
+    Json(json!({"sub": account.as_str(), "token": token, "expiresInSeconds": TOKEN_LIFETIME.whole_seconds()}))
+        .into_response()
+}
+
+/// `GET /dev/state`: accounts, what the orchestrator holds, and the
+/// idempotency records (in-memory adapters only).
+pub async fn state(State(stack): Shared) -> Json<serde_json::Value> {
+    let records: Vec<_> = stack
+        .memory
+        .store
+        .iter()
+        .flat_map(|s| s.snapshot())
+        .map(|r| {
+            json!({
+                "key": r.delivery.key.as_str(),
+                "status": r.status.as_str(),
+                "endpoint": r.delivery.endpoint,
+                "eventType": r.delivery.event_type,
+                "accountId": r.delivery.account_id,
+                "parkReason": r.park_reason.map(|p| p.code),
+            })
+        })
+        .collect();
+    let accounts = stack
+        .memory
+        .accounts
+        .as_ref()
+        .map(|a| a.all())
+        .unwrap_or_default();
+    let credentials: Vec<_> = match &stack.memory.orchestrator {
+        Some(o) => accounts
+            .iter()
+            .filter_map(|a| o.decision(&a.account_id))
+            .collect(),
+        None => Vec::new(),
+    };
+    let audit: Vec<_> = match &stack.memory.accounts {
+        Some(store) => accounts
+            .iter()
+            .flat_map(|a| store.audit_rows(&a.account_id))
+            .collect(),
+        None => Vec::new(),
+    };
+    Json(json!({
+        "accounts": accounts,
+        "audit": audit,
+        "credentials": credentials,
+        "provisioningPushes": stack.memory.orchestrator.as_ref().map_or(0, |o| o.pushes().len()),
+        "idempotency": records,
+        "sandbox": stack.sandbox_url,
+    }))
+}
+
+fn escape(raw: &str) -> String {
+    raw.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A JSON string safe inside a `<script>` block.
+fn js_string(raw: &str) -> String {
+    serde_json::to_string(raw)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace("</", "<\\/")
+}
+
+/// `GET /dev/credentials`: the embedded orchestrator's view.
+pub async fn credentials(State(stack): Shared) -> Html<String> {
+    let Some(orchestrator) = &stack.memory.orchestrator else {
+        return Html(
+            "<p>Provisioning pushes go to a real orchestrator (--provisioning-url).</p>".into(),
+        );
+    };
+    let pushes = orchestrator.pushes();
+    let mut accounts: Vec<_> = pushes.iter().map(|p| p.account_id.clone()).collect();
+    accounts.sort();
+    accounts.dedup();
+    let mut current = String::new();
+    for account in &accounts {
+        let Some(d) = orchestrator.decision(account) else {
+            continue;
+        };
+        let verdict = if d.entitled { "issued" } else { "revoked" };
+        current.push_str(&format!(
+            "<tr data-account=\"{a}\"><td>{a}</td><td class=\"{verdict}\">{verdict}</td><td>{tier}</td><td>{status}</td><td>{expires}</td><td>{version}</td></tr>",
+            a = escape(account.as_str()),
+            tier = d.tier,
+            status = d.status.as_str(),
+            expires = d.expires_at.map(|t| t.to_string()).unwrap_or_else(|| "—".into()),
+            version = d.version,
+        ));
+    }
+    let history: String = pushes
+        .iter()
+        .rev()
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td>v{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+                escape(p.account_id.as_str()),
+                p.version,
+                if p.entitled { "issue" } else { "revoke" },
+                p.tier,
+                p.status.as_str(),
+                escape(&p.reason),
+                escape(&p.source_event_id),
+            )
+        })
+        .collect();
+    Html(format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Credentials · local orchestrator</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem}} td,th{{padding:.2rem .6rem;text-align:left}} .issued{{color:#0a7a2f;font-weight:600}} .revoked{{color:#b3261e;font-weight:600}}</style></head>
+<body><h1>Managed credentials (embedded orchestrator)</h1>
+<p>Every signed push the functions sent; an older version than the last applied is ignored, as the real orchestrator does.</p>
+<h2>Now</h2><table id="current"><tr><th>account</th><th>credentials</th><th>tier</th><th>status</th><th>access until</th><th>version</th></tr>{current}</table>
+<h2>Pushes, newest first</h2><table id="history"><tr><th>account</th><th>version</th><th>action</th><th>state</th><th>reason</th><th>source</th></tr>{history}</table>
+<p><a href="/billing">billing page</a> · <a href="/dev/state">/dev/state</a></p></body></html>"#
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BillingQuery {
+    #[serde(default)]
+    checkout_id: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+}
+
+/// `GET /billing[?checkout_id=..]`: the dashboard's billing and success
+/// page, stood in for. It signs in as the checkout's account (or
+/// `?account=`, default `acct_local_1`) with a dev token, and its script
+/// calls the real `GET /api/billing/status?checkout_id=..` route.
+pub async fn billing(State(stack): Shared, Query(q): Query<BillingQuery>) -> Response {
+    let mut account = q
+        .account
+        .filter(|a| AccountId::parse(a).is_ok())
+        .unwrap_or_else(|| super::LOCAL_ACCOUNTS[0].to_owned());
+    if let (Some(raw), Some(dashboard)) = (&q.checkout_id, &stack.dashboard) {
+        if let Ok(id) = CheckoutId::parse(raw) {
+            let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(5);
+            if let Ok(Some(owner)) = dashboard
+                .polo
+                .get_checkout(&id, deadline)
+                .await
+                .map(|c| c.account)
+            {
+                account = owner.to_string();
+            }
+        }
+    }
+    let Ok(id) = AccountId::parse(&account) else {
+        return (http::StatusCode::BAD_REQUEST, "not an account id").into_response();
+    };
+    let token = sign_in(&stack, &id);
+    let html = include_str!("billing.html")
+        .replace("__ACCOUNT__", &escape(&account))
+        .replace("__TOKEN_JS__", &js_string(&token))
+        .replace(
+            "__CHECKOUT_JS__",
+            &js_string(q.checkout_id.as_deref().unwrap_or("")),
+        )
+        .replace(
+            "__SANDBOX__",
+            &escape(stack.sandbox_url.as_deref().unwrap_or("")),
+        );
+    Html(html).into_response()
+}
