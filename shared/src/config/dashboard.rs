@@ -62,33 +62,12 @@ impl DashboardConfig {
             lookup,
             problems: Vec::new(),
         };
-        let raw = r.required("STAGE");
-        let stage = r.parsed(
-            "STAGE",
-            "one of local, dev, staging, prod",
-            raw,
-            Stage::parse,
-        );
-        let raw = r.required("POLO_ENVIRONMENT");
-        let polo_environment = r.parsed(
-            "POLO_ENVIRONMENT",
-            "one of sandbox, production",
-            raw,
-            PoloEnvironment::parse,
-        );
+        let stage = r.stage();
+        let polo_environment = r.polo_environment();
         let secrets =
             secrets_location(&mut r, stage, &[SecretId::PoloApiKey, SecretId::Downstream]);
         let catalogue = catalogue(&mut r);
-        let polo_api_base_url = r.url("POLO_API_BASE_URL", stage);
-        if polo_environment == Some(PoloEnvironment::Production)
-            && polo_api_base_url
-                .as_ref()
-                .is_some_and(|u| u.scheme() != "https")
-        {
-            r.problems.push(
-                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
-            );
-        }
+        let polo_api_base_url = r.polo_api_base_url(stage, polo_environment);
         let raw = r.required("POLO_ALLOWED_HOSTS");
         let polo_allowed_hosts = r.parsed(
             "POLO_ALLOWED_HOSTS",

@@ -133,6 +133,46 @@ impl Reader<'_> {
         Some(url)
     }
 
+    /// `STAGE`, required.
+    pub(crate) fn stage(&mut self) -> Option<Stage> {
+        let raw = self.required("STAGE");
+        self.parsed(
+            "STAGE",
+            "one of local, dev, staging, prod",
+            raw,
+            Stage::parse,
+        )
+    }
+
+    /// `POLO_ENVIRONMENT`, required.
+    pub(crate) fn polo_environment(&mut self) -> Option<PoloEnvironment> {
+        let raw = self.required("POLO_ENVIRONMENT");
+        self.parsed(
+            "POLO_ENVIRONMENT",
+            "one of sandbox, production",
+            raw,
+            PoloEnvironment::parse,
+        )
+    }
+
+    /// `POLO_API_BASE_URL`: https (loopback http only when local), and
+    /// never anything but https against Polo's production environment.
+    pub(crate) fn polo_api_base_url(
+        &mut self,
+        stage: Option<Stage>,
+        environment: Option<PoloEnvironment>,
+    ) -> Option<Url> {
+        let url = self.url("POLO_API_BASE_URL", stage);
+        if environment == Some(PoloEnvironment::Production)
+            && url.as_ref().is_some_and(|u| u.scheme() != "https")
+        {
+            self.problems.push(
+                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
+            );
+        }
+        url
+    }
+
     pub(crate) fn duration_or(&mut self, name: &str, default: Duration) -> Duration {
         let raw = self.optional(name);
         if raw.is_none() {

@@ -33,33 +33,12 @@ impl ReconcileConfig {
             lookup,
             problems: Vec::new(),
         };
-        let raw = r.required("STAGE");
-        let stage = r.parsed(
-            "STAGE",
-            "one of local, dev, staging, prod",
-            raw,
-            Stage::parse,
-        );
-        let raw = r.required("POLO_ENVIRONMENT");
-        let polo_environment = r.parsed(
-            "POLO_ENVIRONMENT",
-            "one of sandbox, production",
-            raw,
-            PoloEnvironment::parse,
-        );
+        let stage = r.stage();
+        let polo_environment = r.polo_environment();
         let secrets =
             secrets_location(&mut r, stage, &[SecretId::PoloApiKey, SecretId::Downstream]);
         let catalogue = catalogue(&mut r);
-        let polo_api_base_url = r.url("POLO_API_BASE_URL", stage);
-        if polo_environment == Some(PoloEnvironment::Production)
-            && polo_api_base_url
-                .as_ref()
-                .is_some_and(|u| u.scheme() != "https")
-        {
-            r.problems.push(
-                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
-            );
-        }
+        let polo_api_base_url = r.polo_api_base_url(stage, polo_environment);
         let convex_site_url = r.url("CONVEX_SITE_URL", stage);
         let provisioning_url = r.url("PROVISIONING_URL", stage);
         let renewal_grace = r.duration_or("RENEWAL_GRACE", Duration::hours(24));

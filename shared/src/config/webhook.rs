@@ -40,20 +40,8 @@ impl WebhookConfig {
             lookup,
             problems: Vec::new(),
         };
-        let raw = r.required("STAGE");
-        let stage = r.parsed(
-            "STAGE",
-            "one of local, dev, staging, prod",
-            raw,
-            Stage::parse,
-        );
-        let raw = r.required("POLO_ENVIRONMENT");
-        let polo_environment = r.parsed(
-            "POLO_ENVIRONMENT",
-            "one of sandbox, production",
-            raw,
-            PoloEnvironment::parse,
-        );
+        let stage = r.stage();
+        let polo_environment = r.polo_environment();
         let idempotency_table = r.required("IDEMPOTENCY_TABLE");
         let mut needed = vec![SecretId::PoloWebhook, SecretId::Downstream];
         if calls_polo {
@@ -66,19 +54,10 @@ impl WebhookConfig {
         let convex_site_url = r.url("CONVEX_SITE_URL", stage);
         let provisioning_url = r.url("PROVISIONING_URL", stage);
         let polo_api_base_url = if calls_polo {
-            r.url("POLO_API_BASE_URL", stage)
+            r.polo_api_base_url(stage, polo_environment)
         } else {
             None
         };
-        if polo_environment == Some(PoloEnvironment::Production)
-            && polo_api_base_url
-                .as_ref()
-                .is_some_and(|u| u.scheme() != "https")
-        {
-            r.problems.push(
-                "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
-            );
-        }
 
         match (
             stage,
@@ -139,13 +118,7 @@ impl SyncConfig {
             lookup,
             problems: Vec::new(),
         };
-        let raw = r.required("STAGE");
-        let stage = r.parsed(
-            "STAGE",
-            "one of local, dev, staging, prod",
-            raw,
-            Stage::parse,
-        );
+        let stage = r.stage();
         let secrets = secrets_location(&mut r, stage, &[SecretId::Downstream]);
         let convex_site_url = r.url("CONVEX_SITE_URL", stage);
         let provisioning_url = r.url("PROVISIONING_URL", stage);
