@@ -20,7 +20,7 @@ use crate::provisioning::HttpProvisioner;
 use crate::reconcile::Reconciler;
 use crate::secrets::{
     CachedSecretSource, DownstreamSecrets, EnvSecretSource, SecretError, SecretId, SecretSource,
-    SecretsManagerSource,
+    SecretString, SecretsManagerSource,
 };
 use crate::telemetry::{error_chain, EmfStdout, MetricSink};
 use crate::updater::AccountUpdater;
@@ -57,6 +57,41 @@ fn secret_source(
     Arc::new(CachedSecretSource::new(source, clock))
 }
 
+/// The account updater over the Convex account store and the signed
+/// provisioning push: the one write path every function builds the same way.
+struct Writers<'a> {
+    http: &'a SecureHttp,
+    convex_site_url: &'a url::Url,
+    provisioning_url: &'a url::Url,
+    clock: &'a Arc<dyn Clock>,
+    metrics: &'a Arc<dyn MetricSink>,
+    policy: Policy,
+}
+
+impl Writers<'_> {
+    fn build(
+        self,
+        convex_signing: SecretString,
+        provisioning_signing: SecretString,
+    ) -> Arc<AccountUpdater> {
+        Arc::new(AccountUpdater {
+            accounts: Arc::new(ConvexAccountStore::new(
+                self.http.clone(),
+                self.convex_site_url.clone(),
+                convex_signing,
+            )),
+            provisioner: Arc::new(HttpProvisioner::new(
+                self.http.clone(),
+                self.provisioning_url.clone(),
+                provisioning_signing,
+            )),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            policy: self.policy,
+        })
+    }
+}
+
 /// Builds a webhook function's intake from the process environment.
 pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> {
     let calls_polo = endpoint == Endpoint::PaymentSucceeded;
@@ -77,24 +112,18 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
         Arc::new(PoloClient::new(http.clone(), base, secrets.clone()))
             as Arc<dyn SubscriptionLookup>
     });
-    let updater = Arc::new(AccountUpdater {
-        accounts: Arc::new(ConvexAccountStore::new(
-            http.clone(),
-            config.convex_site_url.clone(),
-            downstream.convex_signing,
-        )),
-        provisioner: Arc::new(HttpProvisioner::new(
-            http,
-            config.provisioning_url.clone(),
-            downstream.provisioning_signing,
-        )),
-        clock: clock.clone(),
-        metrics: metrics.clone(),
+    let updater = Writers {
+        http: &http,
+        convex_site_url: &config.convex_site_url,
+        provisioning_url: &config.provisioning_url,
+        clock: &clock,
+        metrics: &metrics,
         policy: Policy {
             renewal_grace: config.renewal_grace,
             past_due_grace: config.past_due_grace,
         },
-    });
+    }
+    .build(downstream.convex_signing, downstream.provisioning_signing);
     let store = DynamoDbIdempotencyStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         config.idempotency_table.clone(),
@@ -146,22 +175,16 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
         }
         _ => None,
     };
-    let updater = Arc::new(AccountUpdater {
-        accounts: Arc::new(ConvexAccountStore::new(
-            http.clone(),
-            config.convex_site_url,
-            downstream.convex_signing,
-        )),
-        provisioner: Arc::new(HttpProvisioner::new(
-            http,
-            config.provisioning_url,
-            downstream.provisioning_signing,
-        )),
-        clock: clock.clone(),
-        metrics: metrics.clone(),
+    let updater = Writers {
+        http: &http,
+        convex_site_url: &config.convex_site_url,
+        provisioning_url: &config.provisioning_url,
+        clock: &clock,
+        metrics: &metrics,
         // provisioning-sync never applies a snapshot; grace periods are unused.
         policy: Policy::default(),
-    });
+    }
+    .build(downstream.convex_signing, downstream.provisioning_signing);
     Ok(SyncApp {
         updater,
         paypal,
@@ -186,25 +209,19 @@ pub async fn dashboard() -> Result<Dashboard, StartupError> {
     }
     let local = config.stage == Stage::Local;
     let http = SecureHttp::new(local, RetryPolicy::default())?;
-    let accounts: Arc<ConvexAccountStore> = Arc::new(ConvexAccountStore::new(
-        http.clone(),
-        config.convex_site_url.clone(),
-        downstream.convex_signing,
-    ));
-    let updater = Arc::new(AccountUpdater {
-        accounts: accounts.clone(),
-        provisioner: Arc::new(HttpProvisioner::new(
-            http.clone(),
-            config.provisioning_url.clone(),
-            downstream.provisioning_signing,
-        )),
-        clock: clock.clone(),
-        metrics: metrics.clone(),
+    let updater = Writers {
+        http: &http,
+        convex_site_url: &config.convex_site_url,
+        provisioning_url: &config.provisioning_url,
+        clock: &clock,
+        metrics: &metrics,
         policy: Policy {
             renewal_grace: config.renewal_grace,
             past_due_grace: config.past_due_grace,
         },
-    });
+    }
+    .build(downstream.convex_signing, downstream.provisioning_signing);
+    let accounts = updater.accounts.clone();
     Ok(Dashboard {
         accounts,
         updater,
@@ -243,25 +260,19 @@ pub async fn reconciler_with_retry(retry: RetryPolicy) -> Result<Reconciler, Sta
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
     let http = SecureHttp::new(config.stage == Stage::Local, retry)?;
-    let accounts: Arc<ConvexAccountStore> = Arc::new(ConvexAccountStore::new(
-        http.clone(),
-        config.convex_site_url.clone(),
-        downstream.convex_signing,
-    ));
-    let updater = Arc::new(AccountUpdater {
-        accounts: accounts.clone(),
-        provisioner: Arc::new(HttpProvisioner::new(
-            http.clone(),
-            config.provisioning_url.clone(),
-            downstream.provisioning_signing,
-        )),
-        clock: clock.clone(),
-        metrics: metrics.clone(),
+    let updater = Writers {
+        http: &http,
+        convex_site_url: &config.convex_site_url,
+        provisioning_url: &config.provisioning_url,
+        clock: &clock,
+        metrics: &metrics,
         policy: Policy {
             renewal_grace: config.renewal_grace,
             past_due_grace: config.past_due_grace,
         },
-    });
+    }
+    .build(downstream.convex_signing, downstream.provisioning_signing);
+    let accounts = updater.accounts.clone();
     Ok(Reconciler {
         polo: Arc::new(PoloClient::new(http, config.polo_api_base_url, secrets)),
         updater,
