@@ -270,3 +270,36 @@ async fn an_account_already_entitled_on_polo_is_left_alone() {
     assert_eq!(line.outcome, Outcome::AlreadyOnPolo);
     assert_eq!(w.accounts.account(&account(1)).unwrap(), on_polo);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_line_cut_by_a_crash_mid_write_is_redone_and_the_journal_stays_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path());
+    let w = world();
+    let opts = options(dir.path(), &input, "cut", false);
+    migrate::run(&w.ports, &opts, &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    let first_report = std::fs::read_to_string(&opts.report).unwrap();
+    let journal = std::fs::read_to_string(&opts.journal).unwrap();
+    // The crash came while the last entry was being written.
+    std::fs::write(&opts.journal, &journal[..journal.len() - 12]).unwrap();
+
+    let (second, _) = migrate::run(&w.ports, &opts, &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    let (third, _) = migrate::run(&w.ports, &opts, &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+
+    assert_eq!(second.resumed, ROWS - 1, "only the cut row was redone");
+    assert_eq!(third.resumed, ROWS, "the redone row's entry is readable");
+    assert_eq!(std::fs::read_to_string(&opts.report).unwrap(), first_report);
+    assert_eq!(
+        std::fs::read_to_string(&opts.journal)
+            .unwrap()
+            .lines()
+            .count(),
+        ROWS
+    );
+}

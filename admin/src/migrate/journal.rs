@@ -23,30 +23,34 @@ pub fn key(line: u64, subscription: &str) -> String {
 impl Journal {
     /// Opens (or creates) the journal and reads what earlier runs finished.
     pub fn open(path: &Path) -> Result<(Self, HashMap<String, ReportLine>), String> {
+        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
         let mut done = HashMap::new();
-        if path.exists() {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            for (n, raw) in text.lines().enumerate() {
-                if raw.trim().is_empty() {
-                    continue;
-                }
-                // A line cut short by a crash mid-write is the row that did
-                // not finish: it is redone (every step is idempotent).
-                match serde_json::from_str::<ReportLine>(raw) {
-                    Ok(entry) => {
-                        done.insert(key(entry.line, &entry.paypal_subscription_id), entry);
-                    }
-                    Err(_) if n + 1 == text.lines().count() => {}
-                    Err(e) => return Err(format!("{}:{}: {e}", path.display(), n + 1)),
-                }
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(fail(e)),
+        };
+        // Only newline-terminated entries were finished. A tail without its
+        // newline was cut by a crash mid-write: that row did not finish and
+        // is redone (every step is idempotent), and the tail is cut off so
+        // the next entry does not run into it.
+        let finished = text.rfind('\n').map_or(0, |at| at + 1);
+        for (n, raw) in text[..finished].lines().enumerate() {
+            if raw.trim().is_empty() {
+                continue;
             }
+            let entry = serde_json::from_str::<ReportLine>(raw)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+            done.insert(key(entry.line, &entry.paypal_subscription_id), entry);
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(fail)?;
+        if finished < text.len() {
+            file.set_len(finished as u64).map_err(fail)?;
+        }
         Ok((
             Self {
                 path: path.to_owned(),
