@@ -5,7 +5,9 @@
 //! - [`cli`]: the commands and their `--help`.
 //! - [`migrate`]: `migrate-paypal` (rows, journal, report).
 //! - [`commands`]: `reconcile` and `replay`.
+//! - [`metrics`]: metrics into the log (stdout is the CLI's output).
 
 pub mod cli;
 pub mod commands;
+pub mod metrics;
 pub mod migrate;

@@ -22,13 +22,14 @@ async fn main() -> ExitCode {
         base_delay: std::time::Duration::from_millis(200),
         max_delay: std::time::Duration::from_secs(20),
     };
-    let reconciler = match billing::app::reconciler_with_retry(retry).await {
-        Ok(r) => r,
-        Err(err) => {
-            eprintln!("admin: {}", billing::telemetry::error_chain(&err));
-            return ExitCode::from(2);
-        }
-    };
+    let reconciler =
+        match billing::app::reconciler_with(retry, Arc::new(admin::metrics::LogMetrics)).await {
+            Ok(r) => r,
+            Err(err) => {
+                eprintln!("admin: {}", billing::telemetry::error_chain(&err));
+                return ExitCode::from(2);
+            }
+        };
     let result = match cli.command {
         Command::MigratePaypal(args) => migrate_paypal(&reconciler, args, cli.json).await,
         Command::Reconcile(args) => {

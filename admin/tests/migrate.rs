@@ -3,6 +3,8 @@
 //! an interrupted run resumed to the same report, and a dry run that
 //! changes nothing.
 
+mod support;
+
 use admin::migrate::report::Outcome;
 use admin::migrate::{self, Options, Ports};
 use billing::accounts::InMemoryAccountStore;
@@ -12,14 +14,14 @@ use billing::polo::memory::InMemoryPolo;
 use billing::provisioning::InMemoryProvisioner;
 use billing::telemetry::InMemoryMetrics;
 use billing::updater::AccountUpdater;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use support::{export, BAD, ROWS};
 use time::macros::datetime;
+use time::OffsetDateTime;
 
-const ROWS: usize = 1_000;
-const BAD: usize = 20;
+const NOW: OffsetDateTime = datetime!(2026-11-26 09:00 UTC);
 
 struct World {
     accounts: Arc<InMemoryAccountStore>,
@@ -28,7 +30,7 @@ struct World {
 }
 
 fn world() -> World {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-26 09:00 UTC)));
+    let clock = Arc::new(ManualClock::new(NOW));
     let accounts = Arc::new(InMemoryAccountStore::default());
     // Every exported account exists but the last ten (unknown accounts).
     for n in 0..ROWS - 10 {
@@ -57,40 +59,6 @@ fn account(n: usize) -> AccountId {
     AccountId::parse(&format!("acct_{n:04}")).unwrap()
 }
 
-/// 1,000 rows: every 50th is malformed in one of several ways, every 25th
-/// (not malformed) is CANCELLED.
-fn export(dir: &Path) -> std::path::PathBuf {
-    let mut csv =
-        String::from("paypal_subscription_id,account_id,email,plan,status,next_billing_time\n");
-    let plans = ["starter", "pro", "enterprise"];
-    for n in 0..ROWS {
-        let id = format!("I-{:012}", n);
-        let mut fields = [
-            id,
-            format!("acct_{n:04}"),
-            format!("user{n}@example.com"),
-            plans[n % 3].to_owned(),
-            "ACTIVE".to_owned(),
-            format!("2026-12-{:02}T00:00:00Z", 1 + n % 28),
-        ];
-        if n % 50 == 7 {
-            match (n / 50) % 4 {
-                0 => fields[2] = "not-an-email".into(),
-                1 => fields[3] = "platinum".into(),
-                2 => fields[5] = "soon".into(),
-                _ => fields[0] = "SUB-BROKEN".into(),
-            }
-        } else if n % 25 == 3 {
-            fields[4] = "CANCELLED".into();
-            fields[5] = String::new();
-        }
-        let _ = writeln!(csv, "{}", fields.join(","));
-    }
-    let path = dir.join("export.csv");
-    std::fs::write(&path, csv).unwrap();
-    path
-}
-
 fn options(dir: &Path, input: &Path, name: &str, dry_run: bool) -> Options {
     Options {
         input: input.to_owned(),
@@ -104,7 +72,7 @@ fn options(dir: &Path, input: &Path, name: &str, dry_run: bool) -> Options {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_rows_with_twenty_bad_ones_migrate_and_each_bad_row_is_reported_by_line() {
     let dir = tempfile::tempdir().unwrap();
-    let input = export(dir.path());
+    let input = export(dir.path(), NOW);
     let w = world();
 
     let (summary, lines) = migrate::run(
@@ -143,7 +111,7 @@ async fn a_thousand_rows_with_twenty_bad_ones_migrate_and_each_bad_row_is_report
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_resumed_creates_nothing_twice_and_reports_like_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
-    let input = export(dir.path());
+    let input = export(dir.path(), NOW);
     let straight = world();
     migrate::run(
         &straight.ports,
@@ -217,7 +185,7 @@ async fn an_interrupted_run_resumed_creates_nothing_twice_and_reports_like_an_un
 #[tokio::test]
 async fn a_dry_run_changes_nothing_and_reports_what_would_happen() {
     let dir = tempfile::tempdir().unwrap();
-    let input = export(dir.path());
+    let input = export(dir.path(), NOW);
     let w = world();
     let before = w.accounts.all();
     let opts = options(dir.path(), &input, "dry", true);
@@ -237,7 +205,7 @@ async fn a_dry_run_changes_nothing_and_reports_what_would_happen() {
 #[tokio::test]
 async fn an_account_already_entitled_on_polo_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let input = export(dir.path());
+    let input = export(dir.path(), NOW);
     let w = world();
     let mut on_polo = w.accounts.account(&account(1)).unwrap();
     on_polo
@@ -274,7 +242,7 @@ async fn an_account_already_entitled_on_polo_is_left_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journal_line_cut_by_a_crash_mid_write_is_redone_and_the_journal_stays_readable() {
     let dir = tempfile::tempdir().unwrap();
-    let input = export(dir.path());
+    let input = export(dir.path(), NOW);
     let w = world();
     let opts = options(dir.path(), &input, "cut", false);
     migrate::run(&w.ports, &opts, &|_| {}, &AtomicBool::new(false))

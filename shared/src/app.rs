@@ -247,16 +247,19 @@ pub async fn dashboard() -> Result<Dashboard, StartupError> {
 /// Builds the reconciler (the scheduled `reconcile` function and the admin
 /// CLI) from the process environment.
 pub async fn reconciler() -> Result<Reconciler, StartupError> {
-    reconciler_with_retry(RetryPolicy::default()).await
+    reconciler_with(RetryPolicy::default(), Arc::new(EmfStdout)).await
 }
 
 /// The reconciler with its own retry policy (the admin CLI's long runs
-/// wait out Polo's rate limits longer than a function can).
-pub async fn reconciler_with_retry(retry: RetryPolicy) -> Result<Reconciler, StartupError> {
+/// wait out Polo's rate limits longer than a function can) and metric sink
+/// (a CLI's stdout is its output, not CloudWatch's).
+pub async fn reconciler_with(
+    retry: RetryPolicy,
+    metrics: Arc<dyn MetricSink>,
+) -> Result<Reconciler, StartupError> {
     let config = ReconcileConfig::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
     let http = SecureHttp::new(config.stage == Stage::Local, retry)?;

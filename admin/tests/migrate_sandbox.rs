@@ -1,0 +1,279 @@
+//! `admin migrate-paypal` as ops runs it: the compiled binary against the
+//! Polo sandbox (customers by natural key, Polo's 409 and 429 shapes), the
+//! account store behind the Convex stand-in (signed HTTP) and a
+//! provisioning receiver. One run is interrupted with Ctrl-C and then
+//! killed outright (SIGKILL) mid-run before a rerun finishes it; it must
+//! end with no duplicate customer and the report of an uninterrupted run.
+
+mod support;
+
+use billing::accounts::InMemoryAccountStore;
+use billing::domain::{AccountBilling, AccountId, PlanTier, Provider};
+use billing::provisioning::InMemoryProvisioner;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{account_name, export, BAD, CANCELLED, MIGRATED, ROWS, UNKNOWN};
+use tools::convex_stub::ConvexStub;
+use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PRODUCTS, LOCAL_PROVISIONING_SECRET};
+use tools::provisioning_receiver::ProvisioningReceiver;
+use tools::sandbox::faults::Fault;
+use tools::sandbox::launch::{launch, SandboxOptions};
+use tools::sandbox::Sandbox;
+use tools::sandbox::LOCAL_API_KEY;
+
+/// One Polo sandbox and one account store, as a fresh environment.
+struct World {
+    sandbox: Arc<Sandbox>,
+    accounts: Arc<InMemoryAccountStore>,
+    convex_url: String,
+    provisioning_url: String,
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+async fn world() -> World {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let clock = Arc::new(tools::sandbox::clock::SandboxClock::new());
+    let sandbox = launch(listener, SandboxOptions::local(None), clock)
+        .await
+        .unwrap();
+    let accounts = Arc::new(InMemoryAccountStore::default());
+    for n in 0..ROWS - UNKNOWN {
+        accounts.insert(AccountBilling::new(
+            AccountId::parse(&account_name(n)).unwrap(),
+        ));
+    }
+    let convex = Arc::new(ConvexStub::new(accounts.clone(), LOCAL_CONVEX_SECRET).unwrap());
+    let receiver = Arc::new(
+        ProvisioningReceiver::new(
+            Arc::new(InMemoryProvisioner::default()),
+            LOCAL_PROVISIONING_SECRET,
+        )
+        .unwrap(),
+    );
+    World {
+        sandbox,
+        accounts,
+        convex_url: serve(convex.router()).await,
+        provisioning_url: format!("{}/", serve(receiver.router()).await),
+    }
+}
+
+struct Paths {
+    export: PathBuf,
+    report: PathBuf,
+    journal: PathBuf,
+}
+
+fn paths(dir: &Path, export: &Path, name: &str) -> Paths {
+    Paths {
+        export: export.to_owned(),
+        report: dir.join(format!("{name}-report.csv")),
+        journal: dir.join(format!("{name}.journal.jsonl")),
+    }
+}
+
+/// The admin binary with only the configuration ops would give it; its
+/// stderr (the logs) goes where the test command scans for secrets.
+fn admin(world: &World, paths: &Paths, concurrency: u8) -> tokio::process::Command {
+    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_admin"));
+    command
+        .env_clear()
+        .env("AWS_REGION", "us-east-1")
+        .env("STAGE", "local")
+        .env("POLO_ENVIRONMENT", "sandbox")
+        .env("POLO_API_BASE_URL", world.sandbox.public_url())
+        .env("POLO_API_KEY", LOCAL_API_KEY)
+        .env("POLO_PLAN_ID_STARTER", starter)
+        .env("POLO_PLAN_ID_PRO", pro)
+        .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
+        .env("CONVEX_SITE_URL", &world.convex_url)
+        .env("CONVEX_SIGNING_SECRET", LOCAL_CONVEX_SECRET)
+        .env("PROVISIONING_URL", &world.provisioning_url)
+        .env("PROVISIONING_SIGNING_SECRET", LOCAL_PROVISIONING_SECRET)
+        .env("RUST_LOG", "info")
+        .arg("--json")
+        .arg("migrate-paypal")
+        .arg(&paths.export)
+        .arg("--report")
+        .arg(&paths.report)
+        .arg("--journal")
+        .arg(&paths.journal)
+        .arg("--concurrency")
+        .arg(concurrency.to_string())
+        .stdout(Stdio::piped())
+        .stderr(log_file())
+        .kill_on_drop(true);
+    command
+}
+
+fn log_file() -> std::fs::File {
+    let dir = std::env::var("TEST_LOG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir());
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("binary-admin-migrate.jsonl"))
+        .unwrap()
+}
+
+fn journaled(paths: &Paths) -> usize {
+    std::fs::read_to_string(&paths.journal)
+        .map(|text| text.lines().count())
+        .unwrap_or(0)
+}
+
+async fn run_to_end(world: &World, paths: &Paths, concurrency: u8) -> (ExitStatus, String) {
+    // `output()` captures stderr too: its log is appended where the rest is.
+    let out = admin(world, paths, concurrency).output().await.unwrap();
+    log_file().write_all(&out.stderr).unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+enum Stop {
+    CtrlC,
+    Kill,
+}
+
+/// Starts a run and stops it once `rows` rows are journaled.
+async fn run_and_stop_after(world: &World, paths: &Paths, rows: usize, stop: Stop) -> ExitStatus {
+    let mut child = admin(world, paths, 2).spawn().unwrap();
+    let started = Instant::now();
+    while journaled(paths) < rows {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run never journaled {rows} rows"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    match stop {
+        Stop::CtrlC => {
+            let pid = child.id().unwrap().to_string();
+            let sent = std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+        }
+        Stop::Kill => child.start_kill().unwrap(),
+    }
+    child.wait().await.unwrap()
+}
+
+fn customers_by_account(world: &World) -> BTreeMap<String, Vec<String>> {
+    world.sandbox.with_state(|state, _| {
+        let mut by_account: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for customer in state.customers.values() {
+            let key = customer.external_id.clone().unwrap_or_default();
+            by_account.entry(key).or_default().push(customer.id.clone());
+        }
+        by_account
+    })
+}
+
+/// Every account as stored, with its Polo customer id replaced by whether
+/// it is the sandbox customer of that very account (ids differ per world),
+/// and without the wall-clock time its entitlement changed.
+fn accounts_projection(world: &World) -> Vec<(AccountBilling, bool)> {
+    let customers = customers_by_account(world);
+    world
+        .accounts
+        .all()
+        .into_iter()
+        .map(|mut account| {
+            account.entitlement_changed_at = None;
+            let own = account.polo_customer_id.take().is_some_and(|id| {
+                customers
+                    .get(account.account_id.as_str())
+                    .is_some_and(|ids| ids == &vec![id.as_str().to_owned()])
+            });
+            (account, own)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_interrupted_then_killed_midway_and_rerun_matches_an_uninterrupted_one() {
+    // Arrange: one export, two fresh environments.
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path(), time::OffsetDateTime::now_utc());
+    let straight = world().await;
+    let resumed = world().await;
+    let straight_paths = paths(dir.path(), &input, "straight");
+    let resumed_paths = paths(dir.path(), &input, "resumed");
+
+    // Act: the uninterrupted run; then Ctrl-C at 250 rows, SIGKILL at 600,
+    // and a rerun through three rate limits (429, Retry-After: 1).
+    let (status, summary) = run_to_end(&straight, &straight_paths, 8).await;
+    assert_eq!(status.code(), Some(0), "{summary}");
+    let interrupted = run_and_stop_after(&resumed, &resumed_paths, 250, Stop::CtrlC).await;
+    let after_interrupt = journaled(&resumed_paths);
+    let killed = run_and_stop_after(&resumed, &resumed_paths, 600, Stop::Kill).await;
+    let after_kill = journaled(&resumed_paths);
+    resumed
+        .sandbox
+        .faults()
+        .arm(Fault::RateLimit { retry_after: 1 }, 3);
+    let (status, last) = run_to_end(&resumed, &resumed_paths, 8).await;
+
+    // Assert: each stop really stopped the run midway...
+    assert_eq!(interrupted.code(), Some(3), "Ctrl-C exits 3 (rerun)");
+    assert!(after_interrupt < ROWS);
+    assert_eq!(killed.signal(), Some(9), "the second run was killed");
+    assert!(after_interrupt < after_kill && after_kill < ROWS);
+    // ...the rerun finished everything else, through the rate limits...
+    assert_eq!(status.code(), Some(0), "{last}");
+    let last: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(last["resumed"], serde_json::json!(after_kill));
+    assert_eq!(last["outcomes"]["migrated"], MIGRATED);
+    assert_eq!(last["outcomes"]["invalid"], BAD);
+    assert_eq!(last["outcomes"]["skipped_inactive"], CANCELLED);
+    assert_eq!(last["outcomes"]["unknown_account"], UNKNOWN);
+    assert!(resumed.sandbox.faults().pending().is_empty());
+    // ...with one customer per migrated account, in both worlds...
+    for world in [&straight, &resumed] {
+        let customers = customers_by_account(world);
+        assert_eq!(customers.len(), MIGRATED);
+        assert!(customers.values().all(|ids| ids.len() == 1));
+    }
+    // ...and the same report and accounts as the uninterrupted run.
+    assert_eq!(
+        std::fs::read_to_string(&resumed_paths.report).unwrap(),
+        std::fs::read_to_string(&straight_paths.report).unwrap()
+    );
+    let projected = accounts_projection(&resumed);
+    assert_eq!(projected, accounts_projection(&straight));
+    let migrated = projected
+        .iter()
+        .filter(|(account, own)| *own && account.provider == Provider::Paypal)
+        .count();
+    assert_eq!(migrated, MIGRATED);
+    let pro = &projected[1].0;
+    assert_eq!(
+        (pro.plan_tier, pro.provider),
+        (PlanTier::Pro, Provider::Paypal)
+    );
+}
