@@ -10,21 +10,21 @@ mod support;
 use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId, PlanTier, Provider};
 use billing::provisioning::InMemoryProvisioner;
+use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::cli::AdminEnv;
 use support::{account_name, export, BAD, CANCELLED, MIGRATED, ROWS, UNKNOWN};
 use tools::convex_stub::ConvexStub;
-use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PRODUCTS, LOCAL_PROVISIONING_SECRET};
+use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PROVISIONING_SECRET};
 use tools::provisioning_receiver::ProvisioningReceiver;
 use tools::sandbox::faults::Fault;
 use tools::sandbox::launch::{launch, SandboxOptions};
 use tools::sandbox::Sandbox;
-use tools::sandbox::LOCAL_API_KEY;
 
 /// One Polo sandbox and one account store, as a fresh environment.
 struct World {
@@ -87,50 +87,35 @@ fn paths(dir: &Path, export: &Path, name: &str) -> Paths {
     }
 }
 
-/// The admin binary with only the configuration ops would give it; its
-/// stderr (the logs) goes where the test command scans for secrets.
-fn admin(world: &World, paths: &Paths, concurrency: u8) -> tokio::process::Command {
-    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_admin"));
-    command
-        .env_clear()
-        .env("AWS_REGION", "us-east-1")
-        .env("STAGE", "local")
-        .env("POLO_ENVIRONMENT", "sandbox")
-        .env("POLO_API_BASE_URL", world.sandbox.public_url())
-        .env("POLO_API_KEY", LOCAL_API_KEY)
-        .env("POLO_PLAN_ID_STARTER", starter)
-        .env("POLO_PLAN_ID_PRO", pro)
-        .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
-        .env("CONVEX_SITE_URL", &world.convex_url)
-        .env("CONVEX_SIGNING_SECRET", LOCAL_CONVEX_SECRET)
-        .env("PROVISIONING_URL", &world.provisioning_url)
-        .env("PROVISIONING_SIGNING_SECRET", LOCAL_PROVISIONING_SECRET)
-        .env("RUST_LOG", "info")
-        .arg("--json")
-        .arg("migrate-paypal")
-        .arg(&paths.export)
-        .arg("--report")
-        .arg(&paths.report)
-        .arg("--journal")
-        .arg(&paths.journal)
-        .arg("--concurrency")
-        .arg(concurrency.to_string())
-        .stdout(Stdio::piped())
-        .stderr(log_file())
-        .kill_on_drop(true);
-    command
+impl World {
+    fn admin(&self) -> AdminEnv {
+        AdminEnv {
+            polo_url: self.sandbox.public_url().to_owned(),
+            convex_url: self.convex_url.clone(),
+            provisioning_url: self.provisioning_url.clone(),
+            dynamodb: None,
+        }
+    }
 }
 
-fn log_file() -> std::fs::File {
-    let dir = std::env::var("TEST_LOG_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir());
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("binary-admin-migrate.jsonl"))
-        .unwrap()
+fn migrate_args(paths: &Paths, concurrency: u8) -> Vec<String> {
+    let path = |p: &PathBuf| p.display().to_string();
+    vec![
+        "migrate-paypal".into(),
+        path(&paths.export),
+        "--report".into(),
+        path(&paths.report),
+        "--journal".into(),
+        path(&paths.journal),
+        "--concurrency".into(),
+        concurrency.to_string(),
+    ]
+}
+
+fn migrate(world: &World, paths: &Paths, concurrency: u8) -> tokio::process::Command {
+    let args = migrate_args(paths, concurrency);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    world.admin().command(&args)
 }
 
 fn journaled(paths: &Paths) -> usize {
@@ -139,14 +124,10 @@ fn journaled(paths: &Paths) -> usize {
         .unwrap_or(0)
 }
 
-async fn run_to_end(world: &World, paths: &Paths, concurrency: u8) -> (ExitStatus, String) {
-    // `output()` captures stderr too: its log is appended where the rest is.
-    let out = admin(world, paths, concurrency).output().await.unwrap();
-    log_file().write_all(&out.stderr).unwrap();
-    (
-        out.status,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+async fn run_to_end(world: &World, paths: &Paths, concurrency: u8) -> (ExitStatus, Value) {
+    let args = migrate_args(paths, concurrency);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    world.admin().run(&args).await
 }
 
 enum Stop {
@@ -156,7 +137,7 @@ enum Stop {
 
 /// Starts a run and stops it once `rows` rows are journaled.
 async fn run_and_stop_after(world: &World, paths: &Paths, rows: usize, stop: Stop) -> ExitStatus {
-    let mut child = admin(world, paths, 2).spawn().unwrap();
+    let mut child = migrate(world, paths, 2).spawn().unwrap();
     let started = Instant::now();
     while journaled(paths) < rows {
         assert!(
@@ -229,6 +210,7 @@ async fn a_migration_interrupted_then_killed_midway_and_rerun_matches_an_uninter
     // and a rerun through three rate limits (429, Retry-After: 1).
     let (status, summary) = run_to_end(&straight, &straight_paths, 8).await;
     assert_eq!(status.code(), Some(0), "{summary}");
+    assert_eq!(summary["outcomes"]["migrated"], MIGRATED);
     let interrupted = run_and_stop_after(&resumed, &resumed_paths, 250, Stop::CtrlC).await;
     let after_interrupt = journaled(&resumed_paths);
     let killed = run_and_stop_after(&resumed, &resumed_paths, 600, Stop::Kill).await;
@@ -246,7 +228,6 @@ async fn a_migration_interrupted_then_killed_midway_and_rerun_matches_an_uninter
     assert!(after_interrupt < after_kill && after_kill < ROWS);
     // ...the rerun finished everything else, through the rate limits...
     assert_eq!(status.code(), Some(0), "{last}");
-    let last: serde_json::Value = serde_json::from_str(&last).unwrap();
     assert_eq!(last["resumed"], serde_json::json!(after_kill));
     assert_eq!(last["outcomes"]["migrated"], MIGRATED);
     assert_eq!(last["outcomes"]["invalid"], BAD);

@@ -1,8 +1,10 @@
 //! The generated PayPal export both migration suites run: 1,000 rows, 20 of
 //! them malformed in four ways, 40 CANCELLED, the last ten for accounts the
-//! store does not know.
+//! store does not know. `cli` runs the compiled binary.
 
 #![allow(dead_code)]
+
+pub mod cli;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
