@@ -3,7 +3,8 @@
 //! adapter (embedded or real), the dashboard functions over the REAL
 //! `PoloClient` on loopback HTTP (`STAGE=local` rules), the webhook intakes,
 //! the embedded orchestrator reached through the real signed push, and a
-//! provisioning-sync run every minute (its EventBridge schedule).
+//! provisioning-sync run every minute and reconcile every hour (their
+//! EventBridge schedules).
 
 use super::options::LocalOptions;
 use super::{jwt::DevJwt, seeded_accounts, LocalStack, Memory};
@@ -23,6 +24,7 @@ use billing::polo::api::SubscriptionLookup;
 use billing::polo::catalogue::Catalogue;
 use billing::polo::client::PoloClient;
 use billing::provisioning::{HttpProvisioner, InMemoryProvisioner};
+use billing::reconcile::Reconciler;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::{EmfStdout, MetricSink};
 use billing::updater::AccountUpdater;
@@ -198,6 +200,14 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         Some(u) => u.clone(),
         None => url(&app_url)?,
     };
+    let reconciler = Arc::new(Reconciler {
+        polo: polo.clone(),
+        updater: updater.clone(),
+        accounts: accounts.clone(),
+        catalogue: catalogue.clone(),
+        clock: domain_clock.clone(),
+        metrics: metrics.clone(),
+    });
     let dashboard = Dashboard {
         accounts: accounts.clone(),
         updater: updater.clone(),
@@ -228,6 +238,7 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         memory,
         receiver: Some(receiver),
         sandbox_url: sandbox.as_ref().map(|s| s.public_url().to_owned()),
+        reconciler: Some(reconciler.clone()),
     });
     let router = stack.clone().router();
     tokio::spawn(async move {
@@ -236,6 +247,7 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         }
     });
     spawn_provisioning_sync(updater, accounts, domain_clock, metrics);
+    spawn_reconcile(reconciler);
     Ok(Running {
         app_url,
         sandbox,
@@ -293,6 +305,21 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
             )
         })?;
     Ok(())
+}
+
+/// `reconcile`'s schedule (hourly), in-process. `POST /dev/reconcile` runs
+/// it at once (after moving the sandbox's clock, say).
+fn spawn_reconcile(reconciler: Arc<Reconciler>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let run_id = uuid::Uuid::new_v4().to_string();
+            let deadline = reconciler.clock.now() + time::Duration::seconds(240);
+            let _ = reconciler.scheduled(&run_id, deadline).await;
+        }
+    });
 }
 
 /// `provisioning-sync`'s schedule (every minute), in-process.

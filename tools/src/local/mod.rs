@@ -34,6 +34,7 @@ use billing::polo::catalogue::Catalogue;
 use billing::polo::memory::InMemoryPolo;
 use billing::polo::routing::Endpoint;
 use billing::provisioning::InMemoryProvisioner;
+use billing::reconcile::Reconciler;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::EmfStdout;
 use billing::updater::AccountUpdater;
@@ -78,6 +79,9 @@ pub struct LocalStack {
     pub receiver: Option<Arc<crate::provisioning_receiver::ProvisioningReceiver>>,
     /// Where the sandbox's admin API is, if it runs in-process.
     pub sandbox_url: Option<String>,
+    /// The hourly `reconcile` function (absent in the webhook-only preset),
+    /// also run on demand by `POST /dev/reconcile`.
+    pub reconciler: Option<Arc<Reconciler>>,
 }
 
 fn seeded_accounts() -> Result<Arc<InMemoryAccountStore>, String> {
@@ -138,6 +142,7 @@ impl LocalStack {
             },
             receiver: None,
             sandbox_url: None,
+            reconciler: None,
         })
     }
 
@@ -148,6 +153,7 @@ impl LocalStack {
             .route("/dev/state", get(pages::state))
             .route("/dev/token", get(pages::token))
             .route("/dev/credentials", get(pages::credentials))
+            .route("/dev/reconcile", post(pages::reconcile))
             .route("/billing", get(pages::billing));
         for endpoint in Endpoint::ALL {
             router = router.route(

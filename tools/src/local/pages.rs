@@ -1,7 +1,8 @@
 //! What the local server shows besides the functions: `/billing` (the
 //! dashboard's success page, stood in for: it calls `status` with the
 //! checkout id), `/dev/credentials` (what the embedded orchestrator issued
-//! and revoked), `/dev/state` (JSON) and `/dev/token` (dev JWTs).
+//! and revoked), `/dev/state` (JSON), `/dev/token` (dev JWTs) and
+//! `/dev/reconcile` (the hourly reconcile, now).
 
 use super::LocalStack;
 use axum::extract::{Query, State};
@@ -212,4 +213,52 @@ pub async fn billing(State(stack): Shared, Query(q): Query<BillingQuery>) -> Res
             &escape(stack.sandbox_url.as_deref().unwrap_or("")),
         );
     Html(html).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReconcileQuery {
+    #[serde(default)]
+    account: Option<String>,
+}
+
+/// `POST /dev/reconcile`: the hourly `reconcile` function's run, now (the
+/// accounts past expiry + grace or `past_due`, at the sandbox's time);
+/// `?account=acct_...`: that one account, as `admin reconcile --account`.
+pub async fn reconcile(State(stack): Shared, Query(q): Query<ReconcileQuery>) -> Response {
+    let Some(reconciler) = &stack.reconciler else {
+        return (
+            http::StatusCode::NOT_FOUND,
+            Json(json!({"error": "this preset runs no reconcile"})),
+        )
+            .into_response();
+    };
+    let run = format!("local-{}", uuid::Uuid::new_v4().simple());
+    let deadline = reconciler.clock.now() + time::Duration::seconds(240);
+    let report = match q.account.as_deref() {
+        None => reconciler.scheduled(&run, deadline).await,
+        Some(raw) => match AccountId::parse(raw) {
+            Ok(id) => Ok(reconciler.accounts(&[id], &run, deadline).await),
+            Err(_) => {
+                return (
+                    http::StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "account: not an account id"})),
+                )
+                    .into_response()
+            }
+        },
+    };
+    match report {
+        Ok(report) => Json(json!({
+            "accounts": report.accounts,
+            "changed": report.changed,
+            "failed": report.failed.iter().map(|(id, why)| json!({"account": id.as_str(), "error": why})).collect::<Vec<_>>(),
+            "backlog": report.backlog,
+        }))
+        .into_response(),
+        Err(err) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": billing::telemetry::error_chain(&err)})),
+        )
+            .into_response(),
+    }
 }
