@@ -34,15 +34,6 @@ struct World {
     provisioning_url: String,
 }
 
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
-}
-
 async fn world() -> World {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -68,8 +59,11 @@ async fn world() -> World {
     World {
         sandbox,
         accounts,
-        convex_url: serve(convex.router()).await,
-        provisioning_url: format!("{}/", serve(receiver.router()).await),
+        convex_url: tools::serve_on_loopback(convex.router()).await.unwrap(),
+        provisioning_url: format!(
+            "{}/",
+            tools::serve_on_loopback(receiver.router()).await.unwrap()
+        ),
     }
 }
 

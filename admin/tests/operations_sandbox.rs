@@ -21,6 +21,11 @@ use tools::provisioning_receiver::ProvisioningReceiver;
 use tools::sandbox::dispatcher::RetrySchedule;
 use tools::sandbox::{Sandbox, LOCAL_API_KEY};
 
+/// `tools::serve_on_loopback`, as the URL the local options take.
+async fn serve(router: axum::Router) -> url::Url {
+    url::Url::parse(&tools::serve_on_loopback(router).await.unwrap()).unwrap()
+}
+
 struct Stack {
     _running: Running,
     sandbox: Arc<Sandbox>,
@@ -28,15 +33,6 @@ struct Stack {
     orchestrator: Arc<InMemoryProvisioner>,
     admin: AdminEnv,
     http: reqwest::Client,
-}
-
-async fn serve(router: axum::Router) -> url::Url {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
 }
 
 /// The local stack on DynamoDB (a fresh table), Convex and an orchestrator

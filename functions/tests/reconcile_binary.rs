@@ -22,15 +22,6 @@ use tools::runtime_api::{Outcome, RuntimeApi};
 use tools::sandbox::launch::{launch, SandboxOptions};
 use tools::sandbox::LOCAL_API_KEY;
 
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
-}
-
 /// A pro subscriber whose period ended `days_ago` days ago (negative: in
 /// the future), entitled until then plus the default 24 h grace, with the
 /// orchestrator holding that entitlement.
@@ -97,12 +88,8 @@ async fn the_scheduled_reconcile_binary_ends_an_expired_accounts_access_with_no_
         .unwrap();
     let api = RuntimeApi::start().await.unwrap();
     let (starter, pro, enterprise) = LOCAL_PRODUCTS;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "reconcile")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    let mut child = api
+        .function(env!("CARGO_BIN_EXE_reconcile"), "reconcile")
         .env("AWS_REGION", "us-east-1")
         .env("STAGE", "local")
         .env("POLO_ENVIRONMENT", "sandbox")
@@ -111,17 +98,22 @@ async fn the_scheduled_reconcile_binary_ends_an_expired_accounts_access_with_no_
         .env("POLO_PLAN_ID_STARTER", starter)
         .env("POLO_PLAN_ID_PRO", pro)
         .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
-        .env("CONVEX_SITE_URL", serve(convex.router()).await)
+        .env(
+            "CONVEX_SITE_URL",
+            tools::serve_on_loopback(convex.router()).await.unwrap(),
+        )
         .env("CONVEX_SIGNING_SECRET", LOCAL_CONVEX_SECRET)
         .env(
             "PROVISIONING_URL",
-            format!("{}/", serve(receiver.router()).await),
+            format!(
+                "{}/",
+                tools::serve_on_loopback(receiver.router()).await.unwrap()
+            ),
         )
         .env("PROVISIONING_SIGNING_SECRET", LOCAL_PROVISIONING_SECRET)
         .env("RUST_LOG", "info")
         .stdout(log_file())
         .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let event = std::fs::read_to_string(

@@ -100,15 +100,6 @@ struct Downstream {
     polo: Arc<InMemoryPolo>,
 }
 
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
-}
-
 async fn downstream() -> Downstream {
     let accounts = Arc::new(InMemoryAccountStore::default());
     accounts.insert(AccountBilling::new(
@@ -127,9 +118,12 @@ async fn downstream() -> Downstream {
     Downstream {
         accounts,
         orchestrator,
-        convex_url: serve(convex.router()).await,
-        provisioning_url: format!("{}/", serve(receiver.router()).await),
-        polo_url: serve(polo_stub.router()).await,
+        convex_url: tools::serve_on_loopback(convex.router()).await.unwrap(),
+        provisioning_url: format!(
+            "{}/",
+            tools::serve_on_loopback(receiver.router()).await.unwrap()
+        ),
+        polo_url: tools::serve_on_loopback(polo_stub.router()).await.unwrap(),
         polo,
     }
 }
@@ -142,12 +136,7 @@ fn spawn(
     down: &Downstream,
 ) -> tokio::process::Child {
     let (starter, pro, enterprise) = LOCAL_PRODUCTS;
-    tokio::process::Command::new(binary)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    api.function(binary, name)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -178,7 +167,6 @@ fn spawn(
         .env("RUST_LOG", "debug")
         .stdout(log_file(name))
         .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("the function binary starts")
 }
@@ -318,12 +306,8 @@ async fn every_dashboard_binary_answers_its_shipped_event_and_refuses_one_withou
 #[tokio::test]
 async fn a_binary_missing_its_configuration_refuses_to_start_naming_every_variable() {
     let api = RuntimeApi::start().await.unwrap();
-    let output = tokio::process::Command::new(BINARIES[0].1)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
-        .env("AWS_LAMBDA_FUNCTION_NAME", BINARIES[0].0)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    let output = api
+        .function(BINARIES[0].1, BINARIES[0].0)
         .env("POLO_ENVIRONMENT", "staging-ish")
         .output()
         .await
@@ -354,12 +338,8 @@ async fn provisioning_sync_pushes_an_unacknowledged_account_on_its_scheduled_eve
     account.version = 3;
     down.accounts.insert(account);
     let api = RuntimeApi::start().await.unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_provisioning-sync"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api_env())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "provisioning-sync")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    let mut child = api
+        .function(env!("CARGO_BIN_EXE_provisioning-sync"), "provisioning-sync")
         .env("AWS_REGION", "us-east-1")
         .env("STAGE", "local")
         .env("CONVEX_SIGNING_SECRET", CONVEX_SECRET)
@@ -368,7 +348,6 @@ async fn provisioning_sync_pushes_an_unacknowledged_account_on_its_scheduled_eve
         .env("PROVISIONING_URL", &down.provisioning_url)
         .env("RUST_LOG", "debug")
         .stdout(log_file("provisioning-sync"))
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let event = std::fs::read_to_string(

@@ -27,3 +27,17 @@ pub fn signed(
     billing::polo::verifier::verify(body, signature, std::slice::from_ref(secret), now, true)
         .is_ok()
 }
+
+/// Serves `router` on a free loopback port in the background and returns
+/// its base URL (`http://127.0.0.1:<port>`): how the tests and harnesses
+/// start the stand-ins the real binaries call.
+pub async fn serve_on_loopback(router: axum::Router) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            eprintln!("loopback server stopped: {err}");
+        }
+    });
+    Ok(url)
+}

@@ -90,6 +90,24 @@ impl RuntimeApi {
         })
     }
 
+    /// `binary` as Lambda starts it for function `name`: nothing inherited
+    /// but the runtime's own variables (128 MB, `$LATEST`), pointed here.
+    pub fn function(
+        &self,
+        binary: impl AsRef<std::ffi::OsStr>,
+        name: &str,
+    ) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", self.runtime_api_env())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .kill_on_drop(true);
+        command
+    }
+
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
     pub fn runtime_api_env(&self) -> String {
         self.address.to_string()

@@ -18,12 +18,7 @@ use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PROVISIONING_SECRET};
 use tools::provisioning_receiver::ProvisioningReceiver;
 
 async fn serve(router: axum::Router) -> url::Url {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
+    url::Url::parse(&tools::serve_on_loopback(router).await.unwrap()).unwrap()
 }
 
 fn options() -> LocalOptions {
@@ -31,23 +26,6 @@ fn options() -> LocalOptions {
     options.port = 0;
     options.sandbox_port = 0;
     options
-}
-
-/// Buys `pro` for `account` through the app and the hosted page, then waits
-/// for the webhooks.
-async fn buy(local: &support::Local, account: &str, token: &str) {
-    let (code, checkout) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            token,
-            Some(json!({"planTier": "pro"})),
-        )
-        .await;
-    assert_eq!(code, 200, "{checkout} ({account})");
-    let (code, _) = local.pay(checkout["url"].as_str().unwrap()).await;
-    assert_eq!(code, 303);
-    local.settle().await;
 }
 
 fn local_of(running: tools::local::assemble::Running) -> support::Local {
@@ -81,7 +59,7 @@ async fn pointed_at_dynamodb_the_local_server_keeps_webhook_claims_there() {
         .any(|(port, a)| *port == "idempotency" && a.contains("DynamoDB")));
     let local = local_of(running);
     let token = local.token("acct_dynamo").await;
-    buy(&local, "acct_dynamo", &token).await;
+    local.buy(&token, "pro").await;
     let status = local.status(&token).await;
     assert_eq!(
         (status["planTier"].clone(), status["billingStatus"].clone()),
@@ -128,7 +106,7 @@ async fn pointed_at_convex_and_an_orchestrator_the_local_server_writes_and_pushe
             .expect("the local stack starts on Convex"),
     );
     let token = local.token("acct_convex").await;
-    buy(&local, "acct_convex", &token).await;
+    local.buy(&token, "pro").await;
     let id = AccountId::parse("acct_convex").unwrap();
     for _ in 0..50 {
         if orchestrator.decision(&id).is_some_and(|d| d.entitled) {

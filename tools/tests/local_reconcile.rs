@@ -25,18 +25,7 @@ async fn a_period_that_ends_with_every_webhook_held_back_is_ended_by_the_hourly_
     // Arrange: pro bought, then cancelled at period end — delivered.
     let local = start_local().await;
     let token = local.token(ACCOUNT).await;
-    let (code, checkout) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            &token,
-            Some(json!({"planTier": "pro"})),
-        )
-        .await;
-    assert_eq!(code, 200, "{checkout}");
-    let (code, _) = local.pay(checkout["url"].as_str().unwrap()).await;
-    assert_eq!(code, 303);
-    local.settle().await;
+    local.buy(&token, "pro").await;
     let (code, portal) = local.api("POST", "/api/billing/portal", &token, None).await;
     assert_eq!(code, 200, "{portal}");
     let (code, _) = local

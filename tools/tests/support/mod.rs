@@ -236,6 +236,25 @@ impl Local {
         self.submit(&action, &[("email", &email)]).await
     }
 
+    /// Buys `tier` through the app's checkout route and the hosted page,
+    /// then waits for the webhooks.
+    pub async fn buy(&self, token: &str, tier: &str) {
+        let (code, checkout) = self
+            .api(
+                "POST",
+                "/api/billing/checkout",
+                token,
+                Some(json!({"planTier": tier})),
+            )
+            .await;
+        assert_eq!(code, 200, "{checkout}");
+        let (code, _) = self
+            .pay(checkout["url"].as_str().expect("a checkout url"))
+            .await;
+        assert_eq!(code, 303);
+        self.settle().await;
+    }
+
     /// Opens the portal page and submits one subscription action form.
     pub async fn portal_action(&self, portal_url: &str, action: &str) -> (u16, String) {
         let (status, html) = self.page(portal_url).await;
