@@ -53,10 +53,29 @@ export function fixture(name: string): Fixture {
   return structuredClone(found[1]);
 }
 
+/** A compare-and-set fixture's request body (a deep copy: tests may change it). */
+export function casBody(name = "cas-ok") {
+  return fixture(name).request.body as {
+    expectedVersion: number;
+    account: AccountBilling;
+    audit: Record<string, unknown>;
+  };
+}
+
 /** Every path of the contract (one per call). */
 export const PATHS = [
   ...new Set(fixtures.map(([, f]) => f.request.path)),
 ].sort();
+
+/** The contract's paths, by call. */
+export const P = {
+  get: "/billing/v1/accounts/get",
+  cas: "/billing/v1/accounts/compare-and-set",
+  mismatches: "/billing/v1/accounts/provisioning-mismatches",
+  expired: "/billing/v1/accounts/expired",
+  subscribers: "/billing/v1/accounts/polo-subscribers",
+  paypal: "/billing/v1/accounts/pending-paypal-cancellations",
+};
 
 export function newBackend() {
   vi.stubEnv("CONVEX_SIGNING_SECRET", SIGNING_SECRET);
@@ -76,6 +95,14 @@ export async function seed(
     }
     for (const row of auditRows) await ctx.db.insert("billingEvents", row);
   });
+}
+
+/** A fresh backend holding the named fixture's seed. */
+export async function seeded(name: string): Promise<Backend> {
+  const t = newBackend();
+  const f = fixture(name);
+  await seed(t, f.seed.accounts, f.seed.auditRows ?? []);
+  return t;
 }
 
 function strip<T extends Record<string, unknown>>(doc: T) {

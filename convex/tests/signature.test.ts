@@ -11,6 +11,7 @@ import {
   PATHS,
   recordDatabase,
   seed,
+  seeded,
   send,
   signatureHeaders,
   SIGNING_SECRET,
@@ -43,13 +44,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
 });
-
-async function seeded(name: string): Promise<Backend> {
-  const t = newBackend();
-  const f = fixture(name);
-  await seed(t, f.seed.accounts, f.seed.auditRows ?? []);
-  return t;
-}
 
 const now = () => Math.floor(Date.now() / 1000);
 
