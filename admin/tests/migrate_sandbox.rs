@@ -252,3 +252,33 @@ async fn a_migration_interrupted_then_killed_midway_and_rerun_matches_an_uninter
         (PlanTier::Pro, Provider::Paypal)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_creates_no_customer_changes_no_account_and_reports_what_would_happen() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path(), time::OffsetDateTime::now_utc());
+    let world = world().await;
+    let paths = paths(dir.path(), &input, "dry");
+    let before = world.accounts.all();
+    let mut args = migrate_args(&paths, 8);
+    args.push("--dry-run".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let (status, summary) = world.admin().run(&args).await;
+
+    assert_eq!(status.code(), Some(0), "{summary}");
+    assert_eq!(summary["outcomes"]["would_migrate"], MIGRATED);
+    assert_eq!(summary["outcomes"]["invalid"], BAD);
+    assert!(
+        customers_by_account(&world).is_empty(),
+        "no customer created"
+    );
+    assert_eq!(world.accounts.all(), before);
+    assert!(!paths.journal.exists(), "a dry run journals nothing");
+    let report = std::fs::read_to_string(&paths.report).unwrap();
+    assert_eq!(
+        report.lines().count(),
+        ROWS + 1,
+        "a line per row and the header"
+    );
+}
