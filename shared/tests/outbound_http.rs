@@ -80,6 +80,57 @@ async fn get_subscription_sends_the_exact_request_and_parses_the_answer() {
 }
 
 #[tokio::test]
+async fn a_plain_success_is_logged_at_debug_a_correlation_id_or_a_failure_at_info() {
+    let (logs, _guard) = support::logs::capture();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions/sub_plain"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(subscription_json()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions/sub_1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(subscription_json())
+                .insert_header("x-request-id", "req_polo_9"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions/sub_gone"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+
+    let polo = client(&server);
+    for id in ["sub_plain", "sub_1", "sub_gone"] {
+        let _ = polo
+            .get_subscription(&SubscriptionId::parse(id).unwrap(), deadline(5))
+            .await;
+    }
+
+    let levels: Vec<(String, String)> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["message"] == "outbound call")
+        .map(|l| (l["path"].to_string(), l["level"].to_string()))
+        .collect();
+    let expected = [
+        ("sub_plain", "DEBUG"),
+        ("sub_1", "INFO"),
+        ("sub_gone", "INFO"),
+    ]
+    .map(|(id, level)| {
+        (
+            format!("\"/v1/subscriptions/{id}\""),
+            format!("\"{level}\""),
+        )
+    });
+    assert_eq!(levels, expected);
+}
+
+#[tokio::test]
 async fn an_id_is_percent_encoded_into_one_path_segment() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use std::time::Duration as StdDuration;
 use time::OffsetDateTime;
-use tracing::{info, warn};
+use tracing::warn;
 use url::Url;
 
 /// Largest response body read (Polo's and Convex's answers are small).
@@ -167,17 +167,32 @@ impl SecureHttp {
                 Err((FetchError::Status { status, .. }, id)) => (Some(*status), id.clone()),
                 Err(_) => (None, None),
             };
-            info!(
-                call = request.label,
-                method = %request.method,
-                host = request.url.host_str().unwrap_or(""),
-                path = request.url.path(),
-                status,
-                attempt,
-                elapsed_ms,
-                correlation_id = request_id.as_deref().unwrap_or(""),
-                "outbound call"
-            );
+            // A failed call, or one whose peer gave a request id (what Polo
+            // support asks for), is an info line. A plain success is debug:
+            // on the webhook path that is every Convex call, and the
+            // delivery's own outcome line already says it went through, so
+            // an info line per call only cost CPU and log volume per event.
+            macro_rules! outbound_call {
+                ($level:expr) => {
+                    tracing::event!(
+                        $level,
+                        call = request.label,
+                        method = %request.method,
+                        host = request.url.host_str().unwrap_or(""),
+                        path = request.url.path(),
+                        status,
+                        attempt,
+                        elapsed_ms,
+                        correlation_id = request_id.as_deref().unwrap_or(""),
+                        "outbound call"
+                    )
+                };
+            }
+            if outcome.is_ok() && request_id.is_none() {
+                outbound_call!(tracing::Level::DEBUG);
+            } else {
+                outbound_call!(tracing::Level::INFO);
+            }
             let err = match outcome {
                 Ok(response) => return Ok(response),
                 Err((err, _)) => err,
