@@ -10,6 +10,8 @@
 //! figure; the warm figures come from one long run of each.
 //!
 //! usage: coldstart <target/release dir> [warm events, default 200] [cold starts, default 15]
+//! `COLDSTART_EVENTS=renewal`: every event a renewal (account write and
+//! push) instead of the same snapshot again (claim, read, completion).
 //! needs MOTO_ENDPOINT (scripts/coldstart.sh starts moto and builds).
 
 use billing::accounts::InMemoryAccountStore;
@@ -167,6 +169,43 @@ async fn keepalive_forwarder(moto: &str) -> Result<String, reqwest::Error> {
     Ok(serve(router).await)
 }
 
+/// The shipped event as the `i`th renewal: `modified_at` `i` seconds and
+/// the period end `i` days later. Every such event applies (an account
+/// write) and moves the entitlement's expiry (a push and its
+/// acknowledgement): the heaviest common path, where the shipped event
+/// resent is the lightest (the account is unchanged after the first).
+fn renewal(shipped: &str, i: usize) -> Result<String, String> {
+    use base64::Engine as _;
+    use time::format_description::well_known::Rfc3339;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut event: serde_json::Value =
+        serde_json::from_str(shipped).map_err(|e| format!("event: {e}"))?;
+    let encoded = event["isBase64Encoded"].as_bool().unwrap_or(false);
+    let raw = event["body"].as_str().ok_or("event: no body")?;
+    let bytes = if encoded {
+        b64.decode(raw).map_err(|e| format!("event body: {e}"))?
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("event body: {e}"))?;
+    let steps = i64::try_from(i).map_err(|e| e.to_string())?;
+    for (field, step) in [
+        ("modified_at", time::Duration::seconds(steps)),
+        ("current_period_end", time::Duration::days(steps)),
+    ] {
+        let at = body["data"][field]
+            .as_str()
+            .and_then(|t| time::OffsetDateTime::parse(t, &Rfc3339).ok())
+            .ok_or(format!("event body: no {field}"))?;
+        let moved = (at + step).format(&Rfc3339).map_err(|e| e.to_string())?;
+        body["data"][field] = moved.into();
+    }
+    let text = body.to_string();
+    event["body"] = if encoded { b64.encode(text) } else { text }.into();
+    Ok(event.to_string())
+}
+
 async fn measure(binary: &Path, env: &[(String, String)], events: &[String]) -> Figures {
     let api = RuntimeApi::start().await.expect("the emulator starts");
     let spawned = Instant::now();
@@ -258,8 +297,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let accounts = Arc::new(InMemoryAccountStore::default());
     accounts.insert(AccountBilling::new(AccountId::parse("acct_local_1")?));
     let convex = serve(Arc::new(ConvexStub::new(accounts, CONVEX_SECRET)?).router()).await;
+    let orchestrator = Arc::new(InMemoryProvisioner::default());
     let receiver = Arc::new(ProvisioningReceiver::new(
-        Arc::new(InMemoryProvisioner::default()),
+        orchestrator.clone(),
         PROVISIONING_SECRET,
     )?);
     let provisioning = format!("{}/", serve(receiver.router()).await);
@@ -301,12 +341,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let events_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let shipped = std::fs::read_to_string(events_dir.join("webhook-subscription-updated.json"))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let renewals = std::env::var("COLDSTART_EVENTS").is_ok_and(|v| v == "renewal");
     // Every event a new delivery id: each one is a real claim, not a duplicate.
     let events = |tag: &str, count: usize| -> Result<Vec<String>, String> {
         (0..count)
             .map(|i| {
+                let event = if renewals {
+                    renewal(&shipped, i)?
+                } else {
+                    shipped.clone()
+                };
                 tools::sample::resign_event(
-                    &shipped,
+                    &event,
                     &format!("msg_cold_{now}_{tag}_{i}"),
                     LOCAL_WEBHOOK_SECRET,
                     now,
@@ -376,7 +422,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         baseline.peak_rss_kib as f64 / 1024.0,
         ours.peak_rss_kib as f64 / 1024.0,
     );
-    println!("\ninit and first answer: medians of {cold_runs} cold starts each; {warm} warm events each; ours does a real DynamoDB claim and completion (moto) and a Convex read (stand-in) per event; the repeated snapshot leaves the account unchanged, so no Convex write or push.");
+    let per_event = if renewals {
+        "a renewal each (COLDSTART_EVENTS=renewal): a real DynamoDB claim and completion (moto), a Convex read, write and acknowledgement write (stand-in) and a signed push (receiver)"
+    } else {
+        "the same snapshot again each: a real DynamoDB claim and completion (moto) and a Convex read (stand-in); the account is unchanged after the first, so no Convex write or push"
+    };
+    // Proof the events did what the mode says (a parked event answers 200 too).
+    println!(
+        "provisioning pushes received: {}",
+        orchestrator.pushes().len()
+    );
+    println!("\ninit and first answer: medians of {cold_runs} cold starts each; {warm} warm events each; ours handles {per_event}.");
     println!(
         "DynamoDB reached {}.",
         if direct {
