@@ -6,7 +6,7 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { convexTest } from "convex-test";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { internal } from "../_generated/api";
 import schema from "../schema";
 import {
@@ -26,16 +26,10 @@ import {
   seeded,
   send,
   SIGNING_SECRET,
+  quietConsole,
 } from "./harness.test-utils";
 
-beforeEach(() => {
-  vi.spyOn(console, "error").mockImplementation(() => {});
-  vi.spyOn(console, "warn").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-});
+quietConsole();
 
 // ---------------------------------------------------------------------------
 describe("compare-and-set", () => {

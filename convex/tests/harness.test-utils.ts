@@ -2,7 +2,7 @@
 // file out of a Convex deploy: the bundler skips names with two dots.)
 
 import { convexTest } from "convex-test";
-import { vi } from "vitest";
+import { afterEach, beforeEach, vi } from "vitest";
 import schema from "../schema";
 import {
   storedBillingFields,
@@ -352,3 +352,19 @@ const FREE: AccountBilling = {
   paypal: null,
   pendingPaypalCancellation: null,
 };
+
+/**
+ * For every test of the calling file: the handlers' expected error and
+ * warning logs are silenced (a refused request logs by design), and mocks
+ * and stubbed env vars are restored afterwards.
+ */
+export function quietConsole(): void {
+  beforeEach(() => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+}

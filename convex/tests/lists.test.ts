@@ -3,7 +3,7 @@
 // rules at their edges: instants to the nanosecond and any offset, limits,
 // accountId order and paging to a null cursor.
 
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { type AccountBilling } from "../billing/model";
 import {
   account,
@@ -15,16 +15,10 @@ import {
   seed,
   seeded,
   send,
+  quietConsole,
 } from "./harness.test-utils";
 
-beforeEach(() => {
-  vi.spyOn(console, "error").mockImplementation(() => {});
-  vi.spyOn(console, "warn").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-});
+quietConsole();
 
 const ids = (accounts: unknown) =>
   (accounts as AccountBilling[]).map((a) => a.accountId);

@@ -3,7 +3,7 @@
 // 256 KiB is a 413; and no public function can change billing state (every
 // query, mutation and action is internal).
 
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   casBody,
   dump,
@@ -11,16 +11,10 @@ import {
   P,
   seeded,
   send,
+  quietConsole,
 } from "./harness.test-utils";
 
-beforeEach(() => {
-  vi.spyOn(console, "error").mockImplementation(() => {});
-  vi.spyOn(console, "warn").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-});
+quietConsole();
 
 // ---------------------------------------------------------------------------
 describe("request validation: 400 naming the field, never the value, nothing written", () => {
