@@ -23,7 +23,7 @@ use tools::convex_stub::ConvexStub;
 use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PROVISIONING_SECRET};
 use tools::provisioning_receiver::ProvisioningReceiver;
 use tools::sandbox::faults::Fault;
-use tools::sandbox::launch::{launch, SandboxOptions};
+use tools::sandbox::launch::{on_loopback, SandboxOptions};
 use tools::sandbox::Sandbox;
 
 /// One Polo sandbox and one account store, as a fresh environment.
@@ -35,13 +35,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let clock = Arc::new(tools::sandbox::clock::SandboxClock::new());
-    let sandbox = launch(listener, SandboxOptions::local(None), clock)
-        .await
-        .unwrap();
+    let sandbox = on_loopback(SandboxOptions::local(None)).await.unwrap();
     let accounts = Arc::new(InMemoryAccountStore::default());
     for n in 0..ROWS - UNKNOWN {
         accounts.insert(AccountBilling::new(

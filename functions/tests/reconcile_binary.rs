@@ -19,7 +19,7 @@ use tools::convex_stub::ConvexStub;
 use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PRODUCTS, LOCAL_PROVISIONING_SECRET};
 use tools::provisioning_receiver::ProvisioningReceiver;
 use tools::runtime_api::{Outcome, RuntimeApi};
-use tools::sandbox::launch::{launch, SandboxOptions};
+use tools::sandbox::launch::{on_loopback, SandboxOptions};
 use tools::sandbox::LOCAL_API_KEY;
 
 /// A pro subscriber whose period ended `days_ago` days ago (negative: in
@@ -79,13 +79,7 @@ async fn the_scheduled_reconcile_binary_ends_an_expired_accounts_access_with_no_
     let receiver = Arc::new(
         ProvisioningReceiver::new(orchestrator.clone(), LOCAL_PROVISIONING_SECRET).unwrap(),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let clock = Arc::new(tools::sandbox::clock::SandboxClock::new());
-    let sandbox = launch(listener, SandboxOptions::local(None), clock)
-        .await
-        .unwrap();
+    let sandbox = on_loopback(SandboxOptions::local(None)).await.unwrap();
     let api = RuntimeApi::start().await.unwrap();
     let (starter, pro, enterprise) = LOCAL_PRODUCTS;
     let mut child = api

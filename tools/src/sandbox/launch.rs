@@ -68,3 +68,12 @@ pub async fn launch(
     });
     Ok(sandbox)
 }
+
+/// The sandbox on a free loopback port with its own clock (starting now),
+/// for tests and harnesses that run it beside the real binaries.
+pub async fn on_loopback(options: SandboxOptions) -> Result<Arc<Sandbox>, String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("127.0.0.1:0: {e}"))?;
+    launch(listener, options, Arc::new(SandboxClock::new())).await
+}

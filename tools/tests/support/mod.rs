@@ -304,11 +304,7 @@ pub async fn sandbox(
     let mut options = tools::sandbox::launch::SandboxOptions::local(target);
     options.retry = retry;
     options.hang = hang;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("a port");
-    let clock = std::sync::Arc::new(tools::sandbox::clock::SandboxClock::new());
-    let sandbox = tools::sandbox::launch::launch(listener, options, clock)
+    let sandbox = tools::sandbox::launch::on_loopback(options)
         .await
         .expect("the sandbox starts");
     let base = sandbox.public_url().to_owned();
