@@ -37,6 +37,8 @@ pub enum StartupError {
     Secret(#[from] SecretError),
     #[error("the HTTP client could not be built")]
     Http(#[from] crate::http::HttpInitError),
+    #[error(transparent)]
+    AwsTls(#[from] crate::aws::AwsTlsError),
 }
 
 /// The secret source a configuration asks for, cached in memory.
@@ -96,7 +98,7 @@ impl Writers<'_> {
 pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> {
     let calls_polo = endpoint == Endpoint::PaymentSucceeded;
     let config = WebhookConfig::from_env(calls_polo)?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
@@ -155,7 +157,7 @@ pub struct SyncApp {
 /// Builds `provisioning-sync` from the process environment.
 pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
     let config = SyncConfig::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
@@ -197,7 +199,7 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
 /// environment (the four binaries differ only in the route they serve).
 pub async fn dashboard() -> Result<Dashboard, StartupError> {
     let config = DashboardConfig::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
@@ -258,7 +260,7 @@ pub async fn reconciler_with(
     metrics: Arc<dyn MetricSink>,
 ) -> Result<Reconciler, StartupError> {
     let config = ReconcileConfig::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
@@ -295,7 +297,7 @@ pub async fn replayer(reconciler: &Reconciler) -> Result<Replayer, StartupError>
         .ok_or_else(|| ConfigError {
             problems: vec!["IDEMPOTENCY_TABLE is missing".to_owned()],
         })?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = crate::aws::sdk_config().await?;
     let polo: Arc<dyn SubscriptionLookup> = reconciler.polo.clone();
     Ok(Replayer {
         store: Arc::new(DynamoDbIdempotencyStore::new(
