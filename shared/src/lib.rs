@@ -11,6 +11,7 @@
 //! - [`webhook`]: the shared intake every webhook function runs.
 //! - [`handlers`]: one handler per function.
 //! - [`app`]: what a function builds once at cold start.
+//! - [`aws`]: the AWS SDK configuration (its HTTPS client's trust store).
 
 pub mod accounts;
 pub mod app;
