@@ -1,6 +1,7 @@
 //! `reconcile` and `replay`: thin loops over the shared crate's
 //! [`Reconciler`] and [`Replayer`], with text or JSON output.
 
+use crate::progress;
 use billing::domain::AccountId;
 use billing::idempotency::RecordKey;
 use billing::reconcile::{Reconciler, RunReport};
@@ -31,16 +32,23 @@ pub async fn reconcile(
     json: bool,
 ) -> Result<Ended, String> {
     let report: RunReport = if all {
-        reconciler
-            .all_subscribers(&run_id(), deadline())
-            .await
-            .map_err(|e| e.to_string())?
+        let bar = progress::bar(json, None, "accounts");
+        let report = reconciler
+            .all_subscribers_with(&run_id(), deadline(), &|_| bar.inc(1))
+            .await;
+        bar.finish_and_clear();
+        report.map_err(|e| e.to_string())?
     } else {
         let ids = accounts
             .iter()
             .map(|raw| AccountId::parse(raw).map_err(|e| format!("--account {raw:?}: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        reconciler.accounts(&ids, &run_id(), deadline()).await
+        let bar = progress::bar(json, Some(ids.len() as u64), "accounts");
+        let report = reconciler
+            .accounts_with(&ids, &run_id(), deadline(), &|_| bar.inc(1))
+            .await;
+        bar.finish_and_clear();
+        report
     };
     if json {
         println!(

@@ -6,8 +6,10 @@
 //! - [`migrate`]: `migrate-paypal` (rows, journal, report).
 //! - [`commands`]: `reconcile` and `replay`.
 //! - [`metrics`]: metrics into the log (stdout is the CLI's output).
+//! - [`progress`]: progress bars on stderr (hidden under `--json`).
 
 pub mod cli;
 pub mod commands;
 pub mod metrics;
 pub mod migrate;
+pub mod progress;

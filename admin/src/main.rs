@@ -98,19 +98,10 @@ async fn migrate_paypal(
             on_signal.store(true, Ordering::SeqCst);
         }
     });
-    let bar = if json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
     let rows = std::fs::read_to_string(&options.input)
         .map(|text| text.lines().count().saturating_sub(1))
         .unwrap_or(0);
-    bar.set_length(rows as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos} rows {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = admin::progress::bar(json, Some(rows as u64), "rows");
     let progress = |_: &migrate::report::ReportLine| bar.inc(1);
     let (summary, _) = migrate::run(&ports, &options, &progress, &stop)
         .await

@@ -134,6 +134,18 @@ impl Reconciler {
         run: &str,
         deadline: OffsetDateTime,
     ) -> RunReport {
+        self.accounts_with(ids, run, deadline, &|_| {}).await
+    }
+
+    /// [`Self::accounts`], telling `on_account` after each account (an
+    /// operator's progress bar).
+    pub async fn accounts_with(
+        &self,
+        ids: &[AccountId],
+        run: &str,
+        deadline: OffsetDateTime,
+        on_account: &(dyn Fn(&AccountId) + Sync),
+    ) -> RunReport {
         let mut report = RunReport::default();
         for id in ids {
             if self.clock.now() >= deadline {
@@ -149,6 +161,7 @@ impl Reconciler {
                     report.failed.push((id.clone(), err.to_string()));
                 }
             }
+            on_account(id);
         }
         report
     }
@@ -159,6 +172,16 @@ impl Reconciler {
         run: &str,
         deadline: OffsetDateTime,
     ) -> Result<RunReport, ReconcileError> {
+        self.all_subscribers_with(run, deadline, &|_| {}).await
+    }
+
+    /// [`Self::all_subscribers`], telling `on_account` after each account.
+    pub async fn all_subscribers_with(
+        &self,
+        run: &str,
+        deadline: OffsetDateTime,
+        on_account: &(dyn Fn(&AccountId) + Sync),
+    ) -> Result<RunReport, ReconcileError> {
         let mut total = RunReport::default();
         let mut cursor: Option<String> = None;
         loop {
@@ -167,7 +190,9 @@ impl Reconciler {
                 .list_polo_subscribers(cursor.as_deref(), 100)
                 .await
                 .map_err(ReconcileError::List)?;
-            let part = self.accounts(&page.account_ids, run, deadline).await;
+            let part = self
+                .accounts_with(&page.account_ids, run, deadline, on_account)
+                .await;
             total.accounts += part.accounts;
             total.changed += part.changed;
             total.failed.extend(part.failed);

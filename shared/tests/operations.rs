@@ -161,6 +161,22 @@ async fn a_polo_outage_fails_the_account_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn progress_is_told_once_per_account_including_a_failed_one() {
+    let system = System::new(NOW);
+    system.polo.set_failing(true);
+    let told = std::sync::Mutex::new(Vec::new());
+
+    let report = reconciler(&system)
+        .accounts_with(&[account_id()], "run-4", deadline(&system), &|id| {
+            told.lock().unwrap().push(id.clone())
+        })
+        .await;
+
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(told.into_inner().unwrap(), vec![account_id()]);
+}
+
+#[tokio::test]
 async fn a_parked_misrouted_event_replayed_after_the_fix_lands_exactly_once() {
     let system = System::new(NOW);
     let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
