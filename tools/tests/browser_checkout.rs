@@ -93,15 +93,7 @@ async fn session() -> (tokio::process::Child, fantoccini::Client, PathBuf) {
 async fn a_browser_pays_on_the_hosted_page_and_lands_on_the_success_page_showing_the_new_plan() {
     let local = support::start_local().await;
     let token = local.token("acct_browser").await;
-    let (code, checkout) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            &token,
-            Some(json!({"planTier": "pro"})),
-        )
-        .await;
-    assert_eq!(code, 200, "{checkout}");
+    let checkout = local.checkout(&token, "pro").await;
     let checkout_url = checkout["url"].as_str().expect("a checkout url").to_owned();
     let checkout_id = checkout["checkoutId"].as_str().expect("an id").to_owned();
 

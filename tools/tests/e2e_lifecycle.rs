@@ -26,15 +26,7 @@ async fn a_subscription_lives_its_whole_life_through_the_local_server_and_the_sa
     );
 
     // Checkout: the API answers the hosted page's URL.
-    let (code, checkout) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            &token,
-            Some(json!({"planTier": "pro"})),
-        )
-        .await;
-    assert_eq!(code, 200, "{checkout}");
+    let checkout = local.checkout(&token, "pro").await;
     let checkout_url = checkout["url"].as_str().expect("a checkout url").to_owned();
     let checkout_id = checkout["checkoutId"]
         .as_str()
@@ -232,14 +224,7 @@ async fn a_new_subscriptions_events_delivered_in_reverse_still_end_active() {
     let local = start_local().await;
     let token = local.token("acct_e2e_reorder").await;
     local.admin("/admin/webhooks/hold", json!({})).await;
-    let (_, checkout) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            &token,
-            Some(json!({"planTier": "starter"})),
-        )
-        .await;
+    let checkout = local.checkout(&token, "starter").await;
     let (code, _) = local
         .pay(checkout["url"].as_str().unwrap_or_default())
         .await;
@@ -276,14 +261,7 @@ async fn a_new_subscriptions_events_delivered_in_reverse_still_end_active() {
 async fn a_declined_card_fails_the_checkout_and_leaves_the_account_free() {
     let local = start_local().await;
     let token = local.token("acct_e2e_declined").await;
-    let (_, checkout) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            &token,
-            Some(json!({"planTier": "enterprise"})),
-        )
-        .await;
+    let checkout = local.checkout(&token, "enterprise").await;
     let (_, html) = local
         .page(checkout["url"].as_str().unwrap_or_default())
         .await;

@@ -236,9 +236,9 @@ impl Local {
         self.submit(&action, &[("email", &email)]).await
     }
 
-    /// Buys `tier` through the app's checkout route and the hosted page,
-    /// then waits for the webhooks.
-    pub async fn buy(&self, token: &str, tier: &str) {
+    /// Starts a checkout for `tier` through the app's route; its answer
+    /// (`url`, `checkoutId`), which must be a 200.
+    pub async fn checkout(&self, token: &str, tier: &str) -> Value {
         let (code, checkout) = self
             .api(
                 "POST",
@@ -248,6 +248,13 @@ impl Local {
             )
             .await;
         assert_eq!(code, 200, "{checkout}");
+        checkout
+    }
+
+    /// Buys `tier` through the app's checkout route and the hosted page,
+    /// then waits for the webhooks.
+    pub async fn buy(&self, token: &str, tier: &str) {
+        let checkout = self.checkout(token, tier).await;
         let (code, _) = self
             .pay(checkout["url"].as_str().expect("a checkout url"))
             .await;
