@@ -1,0 +1,137 @@
+//! The world a measured function runs in: its DynamoDB table, loopback
+//! servers, the keep-alive forwarder in front of moto, and renewal events.
+
+pub async fn table(moto: &str) -> String {
+    let config = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "coldstart",
+        ))
+        .endpoint_url(moto)
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let name = format!("coldstart-{}", std::process::id());
+    use aws_sdk_dynamodb::types::*;
+    let _ = client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("valid"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("valid"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    name
+}
+
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    url
+}
+
+/// moto runs on Werkzeug's development server, which answers every request
+/// with `Connection: close`: a client talking to it directly opens a new TCP
+/// connection for every DynamoDB call, which DynamoDB itself never forces
+/// (the SDK keeps its connections alive). This forwarder keeps the
+/// function's connection alive and does the reconnecting to moto on the
+/// harness's CPU, so the function's CPU per event reflects production's
+/// connection reuse. `COLDSTART_MOTO_DIRECT=1` measures without it.
+pub async fn keepalive_forwarder(moto: &str) -> Result<String, reqwest::Error> {
+    use axum::response::IntoResponse;
+    use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+    let client = reqwest::Client::builder().build()?;
+    let upstream = moto.trim_end_matches('/').to_owned();
+    let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+                return http::StatusCode::BAD_REQUEST.into_response();
+            };
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut headers = parts.headers;
+            for hop in [HOST, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
+                headers.remove(hop);
+            }
+            let sent = client
+                .request(parts.method, format!("{upstream}{path}"))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(err) => {
+                    return (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response()
+                }
+            };
+            let status = response.status();
+            let mut headers = response.headers().clone();
+            for hop in [CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
+                headers.remove(hop);
+            }
+            match response.bytes().await {
+                Ok(bytes) => (status, headers, bytes).into_response(),
+                Err(err) => (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response(),
+            }
+        }
+    });
+    Ok(serve(router).await)
+}
+
+/// The shipped event as the `i`th renewal: `modified_at` `i` seconds and
+/// the period end `i` days later. Every such event applies (an account
+/// write) and moves the entitlement's expiry (a push and its
+/// acknowledgement): the heaviest common path, where the shipped event
+/// resent is the lightest (the account is unchanged after the first).
+pub fn renewal(shipped: &str, i: usize) -> Result<String, String> {
+    use base64::Engine as _;
+    use time::format_description::well_known::Rfc3339;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut event: serde_json::Value =
+        serde_json::from_str(shipped).map_err(|e| format!("event: {e}"))?;
+    let encoded = event["isBase64Encoded"].as_bool().unwrap_or(false);
+    let raw = event["body"].as_str().ok_or("event: no body")?;
+    let bytes = if encoded {
+        b64.decode(raw).map_err(|e| format!("event body: {e}"))?
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("event body: {e}"))?;
+    let steps = i64::try_from(i).map_err(|e| e.to_string())?;
+    for (field, step) in [
+        ("modified_at", time::Duration::seconds(steps)),
+        ("current_period_end", time::Duration::days(steps)),
+    ] {
+        let at = body["data"][field]
+            .as_str()
+            .and_then(|t| time::OffsetDateTime::parse(t, &Rfc3339).ok())
+            .ok_or(format!("event body: no {field}"))?;
+        let moved = (at + step).format(&Rfc3339).map_err(|e| e.to_string())?;
+        body["data"][field] = moved.into();
+    }
+    let text = body.to_string();
+    event["body"] = if encoded { b64.encode(text) } else { text }.into();
+    Ok(event.to_string())
+}
