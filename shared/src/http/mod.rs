@@ -84,8 +84,13 @@ pub struct FetchResponse {
 
 impl FetchResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, FetchError> {
-        let de = &mut serde_json::Deserializer::from_slice(&self.body);
-        serde_path_to_error::deserialize(de).map_err(|e| FetchError::Decode(e.path().to_string()))
+        // Plain serde_json on the way through; only a failure is parsed
+        // again to name the field (tracking the path costs on every call).
+        serde_json::from_slice(&self.body).or_else(|_| {
+            let de = &mut serde_json::Deserializer::from_slice(&self.body);
+            serde_path_to_error::deserialize(de)
+                .map_err(|e| FetchError::Decode(e.path().to_string()))
+        })
     }
 }
 
@@ -338,6 +343,42 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Answer {
+        account: Inner,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Inner {
+        version: u64,
+    }
+
+    fn response(body: &str) -> FetchResponse {
+        FetchResponse {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn a_response_of_the_expected_shape_decodes() {
+        let answer: Answer = response(r#"{"account":{"version":7}}"#).json().unwrap();
+        assert_eq!(answer.account.version, 7);
+    }
+
+    #[test]
+    fn a_response_of_another_shape_names_the_field_and_not_its_value() {
+        let err = response(r#"{"account":{"version":"sk_live_not_a_number"}}"#)
+            .json::<Answer>()
+            .unwrap_err();
+        assert!(
+            matches!(&err, FetchError::Decode(path) if path == "account.version"),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("sk_live"), "{err}");
+    }
 
     #[test]
     fn plain_http_is_allowed_only_to_loopback_and_only_when_local() {

@@ -164,6 +164,11 @@ fn from_slice_at<'de, T: Deserialize<'de>>(
     bytes: &'de [u8],
     prefix: &str,
 ) -> Result<T, ParseError> {
+    // Plain serde_json on the way through; only a failure is parsed again to
+    // name the field (tracking the path costs on every event).
+    if let Ok(parsed) = serde_json::from_slice(bytes) {
+        return Ok(parsed);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let inner = err.inner();
