@@ -4,9 +4,6 @@
 //! emulator (moto), the account store behind the Convex stand-in, a
 //! provisioning receiver, and Polo's subscription lookup behind a stand-in.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId};
 use billing::polo::memory::InMemoryPolo;
@@ -53,37 +50,9 @@ fn moto_endpoint() -> String {
 }
 
 async fn fresh_table() -> String {
-    let config = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .endpoint_url(moto_endpoint())
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let name = format!("smoke-{}", std::process::id());
-    let _ = client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    name
+    tools::moto::fresh_table(&moto_endpoint(), "smoke")
+        .await
+        .expect("the emulator creates a table")
 }
 
 const CONVEX_SECRET: &str = "whsec_c21va2UtY29udmV4LXNpZ25pbmctc2VjcmV0";

@@ -4,6 +4,7 @@
 
 pub mod convex_stub;
 pub mod local;
+pub mod moto;
 pub mod polo_stub;
 pub mod provisioning_receiver;
 pub mod runtime_api;

@@ -2,9 +2,7 @@
 //! the project's test command starts and announces in `MOTO_ENDPOINT`. A test
 //! that needs it fails loudly without it: a silently skipped test is a defect.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use billing::idempotency::DynamoDbIdempotencyStore;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn moto_endpoint() -> String {
@@ -48,25 +46,7 @@ pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
         TABLES.fetch_add(1, Ordering::SeqCst),
         uuid::Uuid::new_v4().simple()
     );
-    client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    DynamoDbIdempotencyStore::create_table(client, &name)
         .await
         .expect("the emulator creates a table");
     name

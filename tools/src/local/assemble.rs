@@ -266,11 +266,8 @@ async fn dynamodb_store(endpoint: &Url, table: &str) -> Result<DynamoDbIdempoten
     Ok(DynamoDbIdempotencyStore::new(client, table))
 }
 
-/// Creates the idempotency table on an emulator that lacks it (key `pk`).
+/// Creates the idempotency table on an emulator that lacks it.
 async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), String> {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
     if client
         .describe_table()
         .table_name(table)
@@ -280,31 +277,14 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
     {
         return Ok(());
     }
-    let attribute = AttributeDefinition::builder()
-        .attribute_name("pk")
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let key = KeySchemaElement::builder()
-        .attribute_name("pk")
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|e| e.to_string())?;
-    client
-        .create_table()
-        .table_name(table)
-        .attribute_definitions(attribute)
-        .key_schema(key)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    DynamoDbIdempotencyStore::create_table(client, table)
         .await
         .map_err(|e| {
             format!(
                 "DynamoDB table {table}: {}",
                 billing::telemetry::error_chain(&e)
             )
-        })?;
-    Ok(())
+        })
 }
 
 /// `reconcile`'s schedule (hourly), in-process. `POST /dev/reconcile` runs

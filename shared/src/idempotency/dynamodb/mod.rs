@@ -30,6 +30,37 @@ impl DynamoDbIdempotencyStore {
             table: table.into(),
         }
     }
+
+    /// Creates a table of the shape this adapter needs (hash key `pk`, on
+    /// demand) — for the local stack, tests and benchmarks on an emulator.
+    /// Deployed tables come from `template.yaml` (which also turns on the
+    /// `ttl` expiry).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let key = Attr::Pk.name();
+        let attribute = AttributeDefinition::builder()
+            .attribute_name(key)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(unavailable)?;
+        let schema = KeySchemaElement::builder()
+            .attribute_name(key)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(unavailable)?;
+        client
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(attribute)
+            .key_schema(schema)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 fn unavailable<E: std::error::Error + Send + Sync + 'static>(err: E) -> StoreError {

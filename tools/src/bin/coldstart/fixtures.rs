@@ -1,43 +1,9 @@
 //! The world a measured function runs in: its DynamoDB table, loopback
 //! servers, the keep-alive forwarder in front of moto, and renewal events.
 
-pub async fn table(moto: &str) -> String {
-    let config = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "coldstart",
-        ))
-        .endpoint_url(moto)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let name = format!("coldstart-{}", std::process::id());
-    use aws_sdk_dynamodb::types::*;
-    let _ = client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("valid"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("valid"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    name
+/// The idempotency table the measured functions share, on moto.
+pub async fn table(moto: &str) -> Result<String, String> {
+    tools::moto::fresh_table(moto, "coldstart").await
 }
 
 pub async fn serve(router: axum::Router) -> String {

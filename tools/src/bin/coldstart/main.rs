@@ -71,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint),
         ("STAGE", "local".to_owned()),
         ("POLO_ENVIRONMENT", "sandbox".to_owned()),
-        ("IDEMPOTENCY_TABLE", table(&moto).await),
+        ("IDEMPOTENCY_TABLE", table(&moto).await?),
         (
             "POLO_WEBHOOK_SECRETS",
             format!(r#"["{LOCAL_WEBHOOK_SECRET}"]"#),

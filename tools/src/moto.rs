@@ -1,0 +1,31 @@
+//! The DynamoDB emulator (moto) as the harnesses and binary tests reach it:
+//! an SDK client with moto's fixed test credentials, and a fresh table.
+
+use billing::idempotency::DynamoDbIdempotencyStore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// A DynamoDB client for the emulator at `endpoint` (credentials `test`).
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A new idempotency table on the emulator at `endpoint`, named
+/// `<prefix>-<pid>-<n>`: never one another test or run already made.
+pub async fn fresh_table(endpoint: &str, prefix: &str) -> Result<String, String> {
+    let n = TABLES.fetch_add(1, Ordering::Relaxed);
+    let name = format!("{prefix}-{}-{n}", std::process::id());
+    DynamoDbIdempotencyStore::create_table(&dynamodb_client(endpoint), &name)
+        .await
+        .map_err(|e| billing::telemetry::error_chain(&e))?;
+    Ok(name)
+}
