@@ -27,20 +27,76 @@ type Hyper = hyper_util::client::legacy::Client<
     http_body_util::Full<bytes::Bytes>,
 >;
 
+/// The HTTP client every raw call goes through (`FLOOR_CLIENT`).
+enum Http {
+    Reqwest(reqwest::Client),
+    Hyper(Box<Hyper>),
+}
+
+impl Http {
+    /// One POST, the response read to its end.
+    async fn post(
+        &self,
+        url: &str,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    ) -> Result<(), Error> {
+        match self {
+            Http::Reqwest(client) => {
+                let mut request = client.post(url).body(body);
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                request.send().await?.bytes().await?;
+            }
+            Http::Hyper(client) => {
+                use http_body_util::BodyExt;
+                let mut request = http::Request::post(url);
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                let body = http_body_util::Full::new(bytes::Bytes::from(body));
+                let response = client.request(request.body(body)?).await?;
+                response.into_body().collect().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 struct Floor {
-    http: reqwest::Client,
-    hyper: Option<Hyper>,
+    http: Http,
+    /// `FLOOR_DYNAMODB=sdk`: the DynamoDB calls through the AWS SDK.
+    sdk: Option<aws_sdk_dynamodb::Client>,
     dynamodb: String,
     table: String,
     convex: String,
     secret: SecretString,
     next: AtomicU64,
-    sdk: Option<aws_sdk_dynamodb::Client>,
 }
 
 impl Floor {
-    async fn sdk_put(&self, sdk: &aws_sdk_dynamodb::Client, pk: &str) -> Result<(), Error> {
+    /// A raw DynamoDB JSON call (`target`: PutItem, UpdateItem).
+    async fn dynamodb(&self, target: &str, body: String) -> Result<(), Error> {
+        let headers = vec![
+            ("x-amz-target", format!("DynamoDB_20120810.{target}")),
+            ("content-type", "application/x-amz-json-1.0".to_owned()),
+            ("authorization", MOTO_AUTHORIZATION.to_owned()),
+        ];
+        self.http
+            .post(&self.dynamodb, headers, body.into_bytes())
+            .await
+    }
+
+    async fn claim(&self, pk: &str) -> Result<(), Error> {
         use aws_sdk_dynamodb::types::AttributeValue::S;
+        let Some(sdk) = &self.sdk else {
+            let table = &self.table;
+            let body = format!(
+                r#"{{"TableName":"{table}","Item":{{"pk":{{"S":"{pk}"}},"status":{{"S":"IN_PROGRESS"}}}},"ConditionExpression":"attribute_not_exists(pk)"}}"#
+            );
+            return self.dynamodb("PutItem", body).await;
+        };
         sdk.put_item()
             .table_name(&self.table)
             .item("pk", S(pk.to_owned()))
@@ -51,8 +107,30 @@ impl Floor {
         Ok(())
     }
 
-    async fn sdk_update(&self, sdk: &aws_sdk_dynamodb::Client, pk: &str) -> Result<(), Error> {
+    async fn read_account(&self) -> Result<(), Error> {
+        let body = br#"{"accountId":"acct_local_1"}"#;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        headers.extend(billing::signing::signature_headers(
+            &self.secret,
+            body,
+            now,
+        )?);
+        let url = format!("{}/billing/v1/accounts/get", self.convex);
+        self.http.post(&url, headers, body.to_vec()).await
+    }
+
+    async fn complete(&self, pk: &str) -> Result<(), Error> {
         use aws_sdk_dynamodb::types::AttributeValue::S;
+        let Some(sdk) = &self.sdk else {
+            let table = &self.table;
+            let body = format!(
+                r##"{{"TableName":"{table}","Key":{{"pk":{{"S":"{pk}"}}}},"UpdateExpression":"SET #s = :c","ExpressionAttributeNames":{{"#s":"status"}},"ExpressionAttributeValues":{{":c":{{"S":"COMPLETED"}}}}}}"##
+            );
+            return self.dynamodb("UpdateItem", body).await;
+        };
         sdk.update_item()
             .table_name(&self.table)
             .key("pk", S(pk.to_owned()))
@@ -64,125 +142,40 @@ impl Floor {
         Ok(())
     }
 
-    /// One POST through hyper, the response read to its end.
-    async fn hyper_post(
-        &self,
-        hyper: &Hyper,
-        url: &str,
-        headers: Vec<(&'static str, String)>,
-        body: Vec<u8>,
-    ) -> Result<(), Error> {
-        use http_body_util::BodyExt;
-        let mut request = http::Request::post(url);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let response = hyper
-            .request(request.body(http_body_util::Full::new(bytes::Bytes::from(body)))?)
-            .await?;
-        response.into_body().collect().await?;
-        Ok(())
-    }
-
-    async fn dynamodb(&self, target: &str, body: String) -> Result<(), Error> {
-        if let Some(hyper) = &self.hyper {
-            let headers = vec![
-                ("x-amz-target", format!("DynamoDB_20120810.{target}")),
-                ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("authorization", MOTO_AUTHORIZATION.to_owned()),
-            ];
-            return self
-                .hyper_post(hyper, &self.dynamodb, headers, body.into_bytes())
-                .await;
-        }
-        self.http
-            .post(&self.dynamodb)
-            .header("x-amz-target", format!("DynamoDB_20120810.{target}"))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("authorization", MOTO_AUTHORIZATION)
-            .body(body)
-            .send()
-            .await?
-            .bytes()
-            .await?;
-        Ok(())
-    }
-
     async fn event(&self) -> Result<(), Error> {
-        let pk = format!(
-            "floor#{}#{}",
-            std::process::id(),
-            self.next.fetch_add(1, Ordering::Relaxed)
-        );
-        let table = &self.table;
-        if let Some(sdk) = &self.sdk {
-            self.sdk_put(sdk, &pk).await?;
-        } else {
-            self.dynamodb(
-            "PutItem",
-            format!(
-                r#"{{"TableName":"{table}","Item":{{"pk":{{"S":"{pk}"}},"status":{{"S":"IN_PROGRESS"}}}},"ConditionExpression":"attribute_not_exists(pk)"}}"#
-            ),
-        )
-        .await?;
-        }
-        let body = br#"{"accountId":"acct_local_1"}"#;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs() as i64;
-        let url = format!("{}/billing/v1/accounts/get", self.convex);
-        let signed = billing::signing::signature_headers(&self.secret, body, now)?;
-        if let Some(hyper) = &self.hyper {
-            let mut headers = vec![("content-type", "application/json".to_owned())];
-            headers.extend(signed);
-            self.hyper_post(hyper, &url, headers, body.to_vec()).await?;
-        } else {
-            let mut read = self
-                .http
-                .post(url)
-                .header("content-type", "application/json")
-                .body(&body[..]);
-            for (name, value) in signed {
-                read = read.header(name, value);
-            }
-            read.send().await?.bytes().await?;
-        }
-        if let Some(sdk) = &self.sdk {
-            return self.sdk_update(sdk, &pk).await;
-        }
-        self.dynamodb(
-            "UpdateItem",
-            format!(
-                r##"{{"TableName":"{table}","Key":{{"pk":{{"S":"{pk}"}}}},"UpdateExpression":"SET #s = :c","ExpressionAttributeNames":{{"#s":"status"}},"ExpressionAttributeValues":{{":c":{{"S":"COMPLETED"}}}}}}"##
-            ),
-        )
-        .await
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let pk = format!("floor#{}#{n}", std::process::id());
+        self.claim(&pk).await?;
+        self.read_account().await?;
+        self.complete(&pk).await
     }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let http = if std::env::var("FLOOR_CLIENT").is_ok_and(|v| v == "hyper") {
+        let executor = hyper_util::rt::TokioExecutor::new();
+        Http::Hyper(Box::new(
+            hyper_util::client::legacy::Client::builder(executor).build_http(),
+        ))
+    } else {
+        Http::Reqwest(reqwest::Client::new())
+    };
+    let sdk = if std::env::var("FLOOR_DYNAMODB").is_ok_and(|v| v == "sdk") {
+        let config = billing::aws::sdk_config().await?;
+        Some(aws_sdk_dynamodb::Client::new(&config))
+    } else {
+        None
+    };
     let floor = Floor {
-        http: reqwest::Client::new(),
-        hyper: std::env::var("FLOOR_CLIENT")
-            .is_ok_and(|v| v == "hyper")
-            .then(|| {
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build_http()
-            }),
+        http,
+        sdk,
         dynamodb: var("AWS_ENDPOINT_URL_DYNAMODB")?,
         table: var("IDEMPOTENCY_TABLE")?,
         convex: var("CONVEX_SITE_URL")?,
         secret: SecretString::new(var("CONVEX_SIGNING_SECRET")?),
         next: AtomicU64::new(0),
-        sdk: if std::env::var("FLOOR_DYNAMODB").is_ok_and(|v| v == "sdk") {
-            Some(aws_sdk_dynamodb::Client::new(
-                &billing::aws::sdk_config().await?,
-            ))
-        } else {
-            None
-        },
     };
     let floor = &floor;
     lambda_http::run(service_fn(move |_request: Request| async move {
