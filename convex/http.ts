@@ -3,6 +3,7 @@
 
 import { httpRouter } from "convex/server";
 import {
+  acknowledgeProvisioning,
   BILLING_PATHS,
   compareAndSet,
   expired,
@@ -19,6 +20,11 @@ http.route({
   path: BILLING_PATHS.compareAndSet,
   method: "POST",
   handler: compareAndSet,
+});
+http.route({
+  path: BILLING_PATHS.acknowledgeProvisioning,
+  method: "POST",
+  handler: acknowledgeProvisioning,
 });
 http.route({
   path: BILLING_PATHS.provisioningMismatches,

@@ -5,15 +5,20 @@
 // committed compare-and-set, written in the same transaction.
 
 import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
 import {
   accountBillingFields,
   billingEventFields,
   billingIndex,
+  provisioningIntent,
 } from "./billing/model";
 
 export default defineSchema({
   accounts: defineTable({
     ...accountBillingFields,
+    // Optional in storage only (documents written before it existed read as
+    // null); the contract always carries it.
+    provisioningIntent: v.optional(v.union(provisioningIntent, v.null())),
     // Derived from the billing fields on every write (billingIndexOf).
     billingIndex,
   })

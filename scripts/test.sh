@@ -4,7 +4,9 @@
 #      (.venv: moto server, aws-sam-cli, cfn-lint), reusing them when present;
 #   2. lints template.yaml (cfn-lint, sam validate --lint), checks
 #      formatting and clippy (-D warnings);
-#   3. starts the DynamoDB / Secrets Manager emulator on a free loopback port;
+#   3. starts the DynamoDB / Secrets Manager emulator on a free loopback port,
+#      serving one request at a time (scripts/moto_serial.py: real DynamoDB
+#      applies each conditional write atomically, moto's model takes no lock);
 #   4. runs every test (debug build, one shared target/), then the Convex
 #      suite (scripts/test-convex.sh: node_modules/ installed once, reused);
 #   5. scans every log line the tests captured for test secret values;
@@ -31,11 +33,11 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "emulator (moto server)"
+step "emulator (moto server, one request at a time)"
 moto_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 mkdir -p target/test-logs
 rm -f target/test-logs/*.jsonl
-.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >target/test-logs/moto.log 2>&1 &
+.venv/bin/python scripts/moto_serial.py 127.0.0.1 "$moto_port" >target/test-logs/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

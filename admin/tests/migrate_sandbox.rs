@@ -165,7 +165,8 @@ fn customers_by_account(world: &World) -> BTreeMap<String, Vec<String>> {
 
 /// Every account as stored, with its Polo customer id replaced by whether
 /// it is the sandbox customer of that very account (ids differ per world),
-/// and without the wall-clock time its entitlement changed.
+/// and without the wall-clock times its entitlement changed and its push
+/// intent was recorded.
 fn accounts_projection(world: &World) -> Vec<(AccountBilling, bool)> {
     let customers = customers_by_account(world);
     world
@@ -174,6 +175,9 @@ fn accounts_projection(world: &World) -> Vec<(AccountBilling, bool)> {
         .into_iter()
         .map(|mut account| {
             account.entitlement_changed_at = None;
+            if let Some(intent) = account.provisioning_intent.as_mut() {
+                intent.at = time::OffsetDateTime::UNIX_EPOCH;
+            }
             let own = account.polo_customer_id.take().is_some_and(|id| {
                 customers
                     .get(account.account_id.as_str())

@@ -92,6 +92,19 @@ export const provisionedEntitlement = v.object({
   version: count,
 });
 
+/**
+ * A push recorded before it is sent (write-ahead): "pushing this
+ * entitlement at this version", recorded at `at`. Until an acknowledgement
+ * of this version or a newer one is recorded, the push's outcome is unknown.
+ */
+export const provisioningIntent = v.object({
+  entitled: v.boolean(),
+  tier: planTier,
+  expiresAt: nullable(rfc3339),
+  version: count,
+  at: rfc3339,
+});
+
 /** A not-yet-migrated PayPal subscriber. */
 export const paypalLegacy = v.object({
   subscriptionId: v.string(),
@@ -125,6 +138,7 @@ export const accountBillingFields = {
   desiredEntitlement: entitlement,
   entitlementChangedAt: nullable(rfc3339),
   provisionedEntitlement: nullable(provisionedEntitlement),
+  provisioningIntent: nullable(provisioningIntent),
   version: count,
   paypal: nullable(paypalLegacy),
   pendingPaypalCancellation: nullable(pendingPaypalCancellation),
@@ -148,7 +162,10 @@ export const ACCOUNT_BILLING_KEYS = Object.keys(
 // It is never part of the contract JSON (see `toAccountBilling`).
 
 export const billingIndex = v.object({
-  /** desired != provisioned entitlement (never provisioned = not entitled). */
+  /**
+   * desired != provisioned entitlement (never provisioned = not entitled),
+   * or a push intent newer than the acknowledgement.
+   */
   needsProvisioningPush: v.boolean(),
   /** At least one known Polo subscription. */
   hasPoloSubscription: v.boolean(),
@@ -263,15 +280,39 @@ const NOT_ENTITLED: Entitlement = {
   expiresAt: null,
 };
 
-/** The orchestrator has not acknowledged what the account should have. */
+type Acknowledged = Infer<typeof provisionedEntitlement>;
+
+/**
+ * The orchestrator may not hold what the account should have: its last
+ * acknowledgement differs from the desired entitlement, or a push intent is
+ * newer than that acknowledgement (a push whose outcome is unknown).
+ */
 export function needsProvisioningPush(account: AccountBilling): boolean {
-  const provisioned = account.provisionedEntitlement ?? NOT_ENTITLED;
+  const acknowledged = account.provisionedEntitlement;
+  const provisioned = acknowledged ?? NOT_ENTITLED;
   const desired = account.desiredEntitlement;
-  return !(
-    provisioned.entitled === desired.entitled &&
-    provisioned.tier === desired.tier &&
-    sameInstant(provisioned.expiresAt, desired.expiresAt)
+  const intent = account.provisioningIntent;
+  const unacknowledgedIntent =
+    intent !== null &&
+    (acknowledged === null || acknowledged.version < intent.version);
+  return (
+    unacknowledgedIntent ||
+    !(
+      provisioned.entitled === desired.entitled &&
+      provisioned.tier === desired.tier &&
+      sameInstant(provisioned.expiresAt, desired.expiresAt)
+    )
   );
+}
+
+/** Of two acknowledgements, the one for the newer version (never go back). */
+export function newestAcknowledgement(
+  a: Acknowledged | null,
+  b: Acknowledged | null,
+): Acknowledged | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return b.version > a.version ? b : a;
 }
 
 /** Entitled past its expiry at `now`, or `past_due`. */
@@ -308,14 +349,25 @@ export function storedBillingFields(
   return { ...pickBilling(account), billingIndex: billingIndexOf(account) };
 }
 
+/**
+ * An account as stored: `provisioningIntent` may be absent from documents
+ * written before it existed (the schema makes it optional so that deploying
+ * it needs no migration).
+ */
+export type StoredBilling = Omit<AccountBilling, "provisioningIntent"> & {
+  provisioningIntent?: AccountBilling["provisioningIntent"];
+};
+
 /** The contract JSON of a stored account: exactly the billing fields, in order. */
-export function toAccountBilling(doc: AccountBilling): AccountBilling {
+export function toAccountBilling(doc: StoredBilling): AccountBilling {
   return pickBilling(doc);
 }
 
-function pickBilling(doc: AccountBilling): AccountBilling {
+function pickBilling(doc: StoredBilling): AccountBilling {
   const out: Record<string, unknown> = {};
-  for (const key of ACCOUNT_BILLING_KEYS) out[key] = doc[key];
+  // `?? null`: documents written before a field existed (provisioningIntent)
+  // read as null.
+  for (const key of ACCOUNT_BILLING_KEYS) out[key] = doc[key] ?? null;
   return out as AccountBilling;
 }
 
@@ -339,6 +391,7 @@ export function newAccountBilling(accountId: string) {
     desiredEntitlement: { ...NOT_ENTITLED },
     entitlementChangedAt: null,
     provisionedEntitlement: null,
+    provisioningIntent: null,
     version: 0,
     paypal: null,
     pendingPaypalCancellation: null,

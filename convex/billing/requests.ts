@@ -12,6 +12,7 @@ import {
   idString,
   instantNanos,
   MAX_PAGE,
+  provisionedEntitlement,
   rfc3339,
 } from "./model";
 
@@ -27,6 +28,10 @@ export const compareAndSetRequest = v.object({
   expectedVersion: count,
   account: accountBilling,
   audit: auditEntry,
+});
+export const acknowledgeRequest = v.object({
+  accountId: idString,
+  acknowledged: provisionedEntitlement,
 });
 export const listRequest = v.object({ limit: pageLimit });
 export const expiredRequest = v.object({ now: rfc3339, limit: pageLimit });

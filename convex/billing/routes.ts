@@ -19,6 +19,7 @@ import { internal } from "../_generated/api";
 import { httpAction, type ActionCtx } from "../_generated/server";
 import type { AccountBilling } from "./model";
 import {
+  acknowledgeRequest,
   check,
   checkCompareAndSet,
   expiredRequest,
@@ -35,6 +36,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 export const BILLING_PATHS = {
   get: "/billing/v1/accounts/get",
   compareAndSet: "/billing/v1/accounts/compare-and-set",
+  acknowledgeProvisioning: "/billing/v1/accounts/acknowledge-provisioning",
   provisioningMismatches: "/billing/v1/accounts/provisioning-mismatches",
   expired: "/billing/v1/accounts/expired",
   poloSubscribers: "/billing/v1/accounts/polo-subscribers",
@@ -165,6 +167,25 @@ export const compareAndSet: PublicHttpAction = signedRoute(
           error: "version_conflict",
           currentVersion: result.currentVersion,
         });
+      case "not_found":
+        return reply(404, { error: "account_not_found" });
+      case "invalid":
+        return reply(400, { error: "invalid_request", detail: result.detail });
+    }
+  },
+);
+
+export const acknowledgeProvisioning: PublicHttpAction = signedRoute(
+  "acknowledge-provisioning",
+  (body) => check(acknowledgeRequest, body),
+  async (ctx, request) => {
+    const result = await ctx.runMutation(
+      internal.billing.store.acknowledgeProvisioning,
+      request,
+    );
+    switch (result.kind) {
+      case "acknowledged":
+        return reply(200, { recorded: result.recorded });
       case "not_found":
         return reply(404, { error: "account_not_found" });
       case "invalid":

@@ -19,6 +19,8 @@ import {
   instantNanos,
   isExpired,
   MAX_PAGE,
+  newestAcknowledgement,
+  provisionedEntitlement,
   rfc3339,
   storedBillingFields,
   toAccountBilling,
@@ -89,9 +91,20 @@ export const compareAndSet = internalMutation({
         currentVersion: current.version,
       };
     }
+    // Acknowledgements are recorded without a version check
+    // (acknowledgeProvisioning), so one may have landed after the caller
+    // read the account: keep the newer of the stored and the sent one, so
+    // that an acknowledgement never goes backwards.
+    const written = {
+      ...account,
+      provisionedEntitlement: newestAcknowledgement(
+        current.provisionedEntitlement,
+        account.provisionedEntitlement,
+      ),
+    };
     // `patch`, not `replace`: the app's own fields on its accounts document
     // (email, name, ...) are left as they are.
-    await ctx.db.patch("accounts", current._id, storedBillingFields(account));
+    await ctx.db.patch("accounts", current._id, storedBillingFields(written));
     await ctx.db.insert("billingEvents", {
       accountId: account.accountId,
       eventId: audit.eventId,
@@ -104,7 +117,47 @@ export const compareAndSet = internalMutation({
   },
 });
 
-/** provisioning-mismatches: desired != provisioned entitlement, by accountId. */
+/**
+ * acknowledge-provisioning: records that the orchestrator acknowledged the
+ * push of `acknowledged.version`, monotonically: kept unless a newer one is
+ * recorded, whatever the account's version has become. The version is not
+ * bumped and no audit row is written (no billing state changes), so it never
+ * makes a concurrent compare-and-set fail.
+ */
+export const acknowledgeProvisioning = internalMutation({
+  args: { accountId: idString, acknowledged: provisionedEntitlement },
+  returns: v.union(
+    v.object({ kind: v.literal("acknowledged"), recorded: v.boolean() }),
+    v.object({ kind: v.literal("not_found") }),
+    v.object({ kind: v.literal("invalid"), detail: v.string() }),
+  ),
+  handler: async (ctx, { accountId, acknowledged }) => {
+    const current = await findAccount(ctx.db, accountId);
+    if (current === null) return { kind: "not_found" as const };
+    if (acknowledged.version > current.version) {
+      return {
+        kind: "invalid" as const,
+        detail: "acknowledged.version: beyond the account's version",
+      };
+    }
+    const stored = current.provisionedEntitlement;
+    const newest = newestAcknowledgement(stored, acknowledged);
+    if (newest === stored) {
+      return { kind: "acknowledged" as const, recorded: false };
+    }
+    const account = {
+      ...toAccountBilling(current),
+      provisionedEntitlement: newest,
+    };
+    await ctx.db.patch("accounts", current._id, storedBillingFields(account));
+    return { kind: "acknowledged" as const, recorded: true };
+  },
+});
+
+/**
+ * provisioning-mismatches: accounts that need a push (desired !=
+ * acknowledged, or an unacknowledged push intent), by accountId.
+ */
 export const listProvisioningMismatches = internalQuery({
   args: { limit: v.number() },
   returns: v.array(accountBilling),

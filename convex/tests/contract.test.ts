@@ -23,9 +23,10 @@ afterEach(() => {
 });
 
 describe("contract fixtures", () => {
-  test("the fixture set covers every call (19 files, 6 paths)", () => {
-    expect(fixtures).toHaveLength(19);
+  test("the fixture set covers every call (25 files, 7 paths)", () => {
+    expect(fixtures).toHaveLength(25);
     expect(PATHS).toEqual([
+      "/billing/v1/accounts/acknowledge-provisioning",
       "/billing/v1/accounts/compare-and-set",
       "/billing/v1/accounts/expired",
       "/billing/v1/accounts/get",

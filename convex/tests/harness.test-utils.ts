@@ -71,6 +71,7 @@ export const PATHS = [
 export const P = {
   get: "/billing/v1/accounts/get",
   cas: "/billing/v1/accounts/compare-and-set",
+  ack: "/billing/v1/accounts/acknowledge-provisioning",
   mismatches: "/billing/v1/accounts/provisioning-mismatches",
   expired: "/billing/v1/accounts/expired",
   subscribers: "/billing/v1/accounts/polo-subscribers",
@@ -348,6 +349,7 @@ const FREE: AccountBilling = {
   desiredEntitlement: { entitled: false, tier: "free", expiresAt: null },
   entitlementChangedAt: null,
   provisionedEntitlement: null,
+  provisioningIntent: null,
   version: 0,
   paypal: null,
   pendingPaypalCancellation: null,

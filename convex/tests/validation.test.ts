@@ -161,6 +161,6 @@ describe("no public function changes billing state", () => {
         });
       }
     }
-    expect(checked).toHaveLength(6);
+    expect(checked).toHaveLength(7);
   });
 });

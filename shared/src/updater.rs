@@ -2,15 +2,25 @@
 //! orchestrator in step — the one path every writer takes (webhooks,
 //! checkout confirmation, plan change, reconciliation, provisioning-sync).
 //!
-//! 1. read the account;
-//! 2. `apply()`;
-//! 3. compare-and-set it with its audit row (on a version conflict: re-read
-//!    and re-apply, a bounded number of times);
-//! 4. only after that commit, push when desired ≠ provisioned;
-//! 5. record the acknowledgement (a second, small compare-and-set).
+//! The provisioning protocol (design.md "Provisioning is level-triggered"),
+//! which must hold for every interleaving of concurrent writers and every
+//! crash point (tests/interleavings explores them):
+//! 1. read the account; `apply()`;
+//! 2. compare-and-set it with its audit row (on a version conflict: re-read
+//!    and re-apply, a bounded number of times). When the result needs a
+//!    push, the same write records the intent "pushing E at version v"
+//!    (write-ahead), so the common case — no entitlement change, nothing
+//!    outstanding — pays no extra write;
+//! 3. push (account, E, v) only after that intent committed; a push whose
+//!    intent lost its compare-and-set is never sent (the writer that won
+//!    decides, from a fresh read);
+//! 4. record the acknowledgement monotonically (kept unless a newer one is
+//!    recorded, whatever the account version has become).
 //!
-//! A failed push never fails the caller: `provisioning-sync` pushes every
-//! mismatch.
+//! An account needs a push while desired ≠ acknowledged or while an intent
+//! is newer than the acknowledgement (a push whose outcome is unknown). A
+//! failed push never fails the caller: `provisioning-sync` pushes every
+//! account that needs it, through the same intent step.
 
 use crate::accounts::{AccountStore, AccountStoreError, AuditEntry};
 use crate::clock::Clock;
@@ -200,7 +210,12 @@ impl AccountUpdater {
                     let account = self.provision(current, cause, deadline).await;
                     return Ok(UpdateOutcome::Unchanged(account));
                 }
-                Decision::Apply(applied) => applied,
+                Decision::Apply(mut applied) => {
+                    if applied.next.needs_push() {
+                        applied.next.record_intent(now);
+                    }
+                    applied
+                }
             };
             let audit = AuditEntry::new(
                 &cause.event_id,
@@ -236,7 +251,15 @@ impl AccountUpdater {
                 info!("legacy PayPal subscription queued for cancellation");
                 self.metrics.count("PaypalCancellationQueued", &[]);
             }
-            let account = self.provision(applied.next, cause, deadline).await;
+            let account = if applied
+                .next
+                .provisioning_intent
+                .is_some_and(|i| i.version == applied.next.version)
+            {
+                self.push_recorded(applied.next, cause, deadline).await
+            } else {
+                applied.next
+            };
             return Ok(UpdateOutcome::Applied(account));
         }
         Err(UpdateError::Unavailable(
@@ -244,18 +267,74 @@ impl AccountUpdater {
         ))
     }
 
-    /// Pushes the desired entitlement if the orchestrator has not
-    /// acknowledged it, then records the acknowledgement. Never fails: a
-    /// mismatch left behind is `provisioning-sync`'s to push.
+    /// Pushes the desired entitlement if the account needs a push: records
+    /// the intent at the next version (compare-and-set; on a conflict the
+    /// account is re-read and decided again), then pushes and records the
+    /// acknowledgement. Never fails: an account left needing a push is
+    /// `provisioning-sync`'s.
     pub async fn provision(
         &self,
         account: AccountBilling,
         cause: &Cause,
         deadline: OffsetDateTime,
     ) -> AccountBilling {
-        if !account.needs_push() {
-            return account;
+        let mut account = account;
+        for attempt in 1..=CAS_ATTEMPTS {
+            if !account.needs_push() {
+                return account;
+            }
+            if account.intent_is_current() {
+                // The intent for this very version is recorded (a push that
+                // crashed, failed or lost its answer): the same push again,
+                // no new write.
+                return self.push_recorded(account, cause, deadline).await;
+            }
+            let next = account.with_intent(self.clock.now());
+            let audit = AuditEntry::new(
+                &cause.event_id,
+                "provisioning.intent",
+                &account,
+                &next,
+                self.clock.now(),
+            );
+            match self
+                .accounts
+                .compare_and_set(account.version, &next, &audit)
+                .await
+            {
+                Ok(()) => return self.push_recorded(next, cause, deadline).await,
+                Err(AccountStoreError::Conflict { .. }) if attempt < CAS_ATTEMPTS => {
+                    // A newer writer decides: never push the version we read.
+                    info!(
+                        attempt,
+                        "account changed before the push intent; re-reading"
+                    );
+                    match self.accounts.get(&account.account_id).await {
+                        Ok(Some(fresh)) => account = fresh,
+                        Ok(None) => return account,
+                        Err(err) => {
+                            warn!(error = %error_chain(&err), "could not re-read the account; provisioning-sync will push");
+                            return account;
+                        }
+                    }
+                }
+                Err(err) => {
+                    warn!(error = %error_chain(&err), "could not record the push intent; provisioning-sync will push");
+                    return account;
+                }
+            }
         }
+        account
+    }
+
+    /// Sends the push whose intent `account` has just committed (at
+    /// `account.version`), then records its acknowledgement.
+    async fn push_recorded(
+        &self,
+        mut account: AccountBilling,
+        cause: &Cause,
+        deadline: OffsetDateTime,
+    ) -> AccountBilling {
         let request =
             ProvisioningRequest::for_account(&account, &cause.event_type, &cause.event_id);
         match self.provisioner.push(&request, deadline).await {
@@ -272,31 +351,27 @@ impl AccountUpdater {
             }
         }
         self.metrics.count("ProvisioningPush", &[("Outcome", "ok")]);
-        let mut acked = account.clone();
-        acked.provisioned_entitlement = Some(ProvisionedEntitlement {
+        let acknowledged = ProvisionedEntitlement {
             entitlement: account.desired_entitlement,
             version: account.version,
-        });
-        acked.version = account.version + 1;
-        let audit = AuditEntry::new(
-            &cause.event_id,
-            "provisioning.acknowledged",
-            &account,
-            &acked,
-            self.clock.now(),
-        );
+        };
         match self
             .accounts
-            .compare_and_set(account.version, &acked, &audit)
+            .acknowledge_provisioning(&account.account_id, &acknowledged)
             .await
         {
-            Ok(()) => acked,
+            Ok(_) => {
+                account.provisioned_entitlement = ProvisionedEntitlement::newest(
+                    account.provisioned_entitlement,
+                    Some(acknowledged),
+                );
+            }
             Err(err) => {
-                // The orchestrator has the push (it is keyed by version); the
-                // next sync records the acknowledgement.
+                // The intent stays newer than the acknowledgement, so the
+                // account still needs a push: the next sync pushes again.
                 warn!(error = %error_chain(&err), "could not record the provisioning acknowledgement");
-                account
             }
         }
+        account
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Router;
 use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, ConvexAccountStore};
-use billing::domain::{AccountBilling, AccountId};
+use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use billing::http::{RetryPolicy, SecureHttp};
 use billing::polo::verifier::{verify, SignatureHeaders, WebhookSecret};
 use billing::secrets::SecretString;
@@ -198,6 +198,7 @@ async fn a_failing_store_is_unavailable() {
         ("expired-error", 3),
         ("subscribers-error", 4),
         ("paypal-pending-error", 5),
+        ("ack-error", 6),
     ] {
         let (store, replay) = serve(name, SIGNING_SECRET).await;
         let err = call_by_index(&store, name, call).await;
@@ -232,6 +233,7 @@ async fn call_by_index(store: &ConvexAccountStore, name: &str, call: usize) -> A
             .await
             .map(|_| ()),
         4 => store.list_polo_subscribers(None, 2).await.map(|_| ()),
+        6 => acknowledge(store, name).await.map(|_| ()),
         _ => store
             .list_pending_paypal_cancellations(100)
             .await
@@ -252,6 +254,66 @@ async fn cas(name: &str) -> (Result<(), AccountStoreError>, Arc<Replay>) {
         )
         .await;
     (result, replay)
+}
+
+async fn acknowledge(store: &ConvexAccountStore, name: &str) -> Result<bool, AccountStoreError> {
+    let b = body(name);
+    let acknowledged: ProvisionedEntitlement =
+        serde_json::from_value(b["acknowledged"].clone()).unwrap();
+    store
+        .acknowledge_provisioning(
+            &AccountId::parse(b["accountId"].as_str().unwrap()).unwrap(),
+            &acknowledged,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_acknowledgement_is_recorded_when_it_is_the_newest() {
+    let (store, replay) = serve("ack-recorded", SIGNING_SECRET).await;
+    let recorded = acknowledge(&store, "ack-recorded").await.unwrap();
+    assert_exact(&replay);
+    assert!(recorded);
+}
+
+#[tokio::test]
+async fn an_acknowledgement_older_than_the_recorded_one_is_not_recorded() {
+    let (store, replay) = serve("ack-older-kept", SIGNING_SECRET).await;
+    let recorded = acknowledge(&store, "ack-older-kept").await.unwrap();
+    assert_exact(&replay);
+    assert!(!recorded);
+}
+
+#[tokio::test]
+async fn an_acknowledgement_for_an_unknown_account_is_not_found() {
+    let (store, replay) = serve("ack-not-found", SIGNING_SECRET).await;
+    let result = acknowledge(&store, "ack-not-found").await;
+    assert_exact(&replay);
+    assert!(
+        matches!(result, Err(AccountStoreError::NotFound)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_acknowledgement_beyond_the_account_version_is_rejected_naming_the_field() {
+    let (store, replay) = serve("ack-invalid", SIGNING_SECRET).await;
+    let result = acknowledge(&store, "ack-invalid").await;
+    assert_exact(&replay);
+    match result {
+        Err(AccountStoreError::Rejected(detail)) => {
+            assert!(detail.contains("acknowledged.version: beyond the account's version"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn compare_and_set_sends_a_stale_acknowledgement_as_read() {
+    // The store keeps the newer one (the Convex suite checks that side).
+    let (result, replay) = cas("cas-keeps-newer-ack").await;
+    assert_exact(&replay);
+    assert!(result.is_ok());
 }
 
 #[tokio::test]

@@ -320,6 +320,14 @@ impl AccountStore for Interleaving {
         tokio::task::yield_now().await;
         self.0.compare_and_set(v, next, audit).await
     }
+    async fn acknowledge_provisioning(
+        &self,
+        id: &AccountId,
+        acknowledged: &billing::domain::ProvisionedEntitlement,
+    ) -> Result<bool, AccountStoreError> {
+        tokio::task::yield_now().await;
+        self.0.acknowledge_provisioning(id, acknowledged).await
+    }
     async fn list_provisioning_mismatches(
         &self,
         limit: usize,
@@ -416,4 +424,60 @@ async fn an_endpoint_receiving_an_order_for_a_subscription_endpoint_parks_it_as_
         .await;
     assert_eq!((status, body["reason"].as_str()), (200, Some("misrouted")));
     assert_eq!(system.polo.calls(), 0);
+}
+
+/// The convergence bug, deterministically through the real intake: a push
+/// lands but its answer is lost, so the account never records the
+/// acknowledgement; a revoke then changes the desired entitlement back to
+/// what the account last acknowledged (nothing). Compared with the last
+/// acknowledgement alone, nothing would need a push and the orchestrator
+/// would keep the credentials forever; the recorded intent makes the revoke
+/// push, and `provisioning-sync` repair it, alarming on its age meanwhile.
+#[tokio::test]
+async fn a_push_whose_answer_was_lost_then_a_revoke_is_pushed_and_the_intent_age_alarmed() {
+    let system = System::new(NOW);
+    system.provisioner.set_losing_answers(true);
+    system
+        .deliver("msg_1", "subscription.active", active())
+        .await;
+    system.provisioner.set_losing_answers(false);
+    assert!(system.decision().unwrap().entitled, "the issue push landed");
+    assert!(
+        system.account().provisioned_entitlement.is_none(),
+        "unacknowledged"
+    );
+    system.provisioner.set_failing(true);
+    let revoked = sub(
+        "sub_1",
+        "canceled",
+        "prod_pro_monthly",
+        "2026-11-02T00:00:00Z",
+        END,
+    );
+    let (status, _) = system
+        .deliver("msg_2", "subscription.revoked", revoked)
+        .await;
+    assert_eq!(status, 200);
+    let account = system.account();
+    assert!(!account.desired_entitlement.entitled);
+    assert!(
+        account.needs_push(),
+        "the unacknowledged intent keeps it listed"
+    );
+
+    system.clock.set(NOW + time::Duration::minutes(11));
+    let stuck = system.provisioning_sync().await;
+    assert_eq!(stuck.oldest_unacknowledged_intent_seconds, 660);
+    system.provisioner.set_failing(false);
+    let report = system.provisioning_sync().await;
+
+    assert_eq!((report.mismatched, report.acknowledged), (1, 1));
+    assert!(!system.decision().unwrap().entitled, "revoked");
+    assert_orchestrator_matches_account(&system);
+    assert_eq!(
+        system
+            .metrics
+            .values("ProvisioningUnacknowledgedIntentAgeSeconds"),
+        vec![660.0, 0.0]
+    );
 }

@@ -107,9 +107,12 @@ fn events(steps: &[Step]) -> Vec<(String, &'static str, serde_json::Value)> {
 /// which depend on how many writes a delivery order took. "Never
 /// provisioned" and "provisioned as not entitled" are the same decision
 /// (`AccountBilling::needs_push` treats them alike), so they compare equal.
+/// The push intent is write bookkeeping too (its version and time count
+/// writes); whether a push is still outstanding is asserted separately.
 fn business(mut account: AccountBilling) -> AccountBilling {
     account.version = 0;
     account.entitlement_changed_at = None;
+    account.provisioning_intent = None;
     let provisioned = account
         .provisioned_entitlement
         .map(|p| p.entitlement)

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore};
-use billing::domain::{AccountBilling, AccountId};
+use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use billing::polo::verifier::WebhookSecret;
 use billing::secrets::SecretString;
 use serde_json::{json, Value};
@@ -111,6 +111,24 @@ async fn call(
                 .await
             {
                 Ok(()) => reply(StatusCode::OK, json!({"version": account.version})),
+                Err(err) => store_error(err),
+            }
+        }
+        "acknowledge-provisioning" => {
+            let (Some(id), Ok(acknowledged)) = (
+                args["accountId"]
+                    .as_str()
+                    .and_then(|s| AccountId::parse(s).ok()),
+                serde_json::from_value::<ProvisionedEntitlement>(args["acknowledged"].clone()),
+            ) else {
+                return invalid("accountId or acknowledged: missing or invalid");
+            };
+            match stub
+                .accounts
+                .acknowledge_provisioning(&id, &acknowledged)
+                .await
+            {
+                Ok(recorded) => reply(StatusCode::OK, json!({ "recorded": recorded })),
                 Err(err) => store_error(err),
             }
         }

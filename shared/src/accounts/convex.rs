@@ -4,7 +4,7 @@
 //! which then runs internal functions: no deploy key leaves Convex.
 
 use super::{AccountStore, AccountStoreError, AuditEntry, Page};
-use crate::domain::{AccountBilling, AccountId};
+use crate::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use crate::http::{deadline, FetchError, FetchRequest, SecureHttp};
 use crate::secrets::SecretString;
 use crate::signing::signature_headers;
@@ -37,6 +37,11 @@ struct ErrorBody {
 #[derive(Deserialize)]
 struct AccountBody {
     account: AccountBilling,
+}
+
+#[derive(Deserialize)]
+struct AcknowledgedBody {
+    recorded: bool,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +158,23 @@ impl AccountStore for ConvexAccountStore {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn acknowledge_provisioning(
+        &self,
+        account_id: &AccountId,
+        acknowledged: &ProvisionedEntitlement,
+    ) -> Result<bool, AccountStoreError> {
+        let body = json!({"accountId": account_id, "acknowledged": acknowledged});
+        let answer: AcknowledgedBody = self
+            .call(
+                "convex.acknowledge_provisioning",
+                "billing/v1/accounts/acknowledge-provisioning",
+                body,
+                None,
+            )
+            .await?;
+        Ok(answer.recorded)
     }
 
     async fn list_provisioning_mismatches(

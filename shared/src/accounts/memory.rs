@@ -11,6 +11,7 @@ use std::sync::Mutex;
 pub enum AccountOp {
     Get,
     CompareAndSet,
+    Acknowledge,
     List,
 }
 
@@ -138,9 +139,39 @@ impl AccountStore for InMemoryAccountStore {
                 current: Some(current),
             });
         }
-        state.accounts.insert(next.account_id.clone(), next.clone());
+        let stored_ack = state
+            .accounts
+            .get(&next.account_id)
+            .and_then(|a| a.provisioned_entitlement);
+        let mut written = next.clone();
+        written.provisioned_entitlement =
+            ProvisionedEntitlement::newest(stored_ack, next.provisioned_entitlement);
+        state.accounts.insert(next.account_id.clone(), written);
         state.audit.push((next.account_id.clone(), audit.clone()));
         Ok(())
+    }
+
+    async fn acknowledge_provisioning(
+        &self,
+        account_id: &AccountId,
+        acknowledged: &ProvisionedEntitlement,
+    ) -> Result<bool, AccountStoreError> {
+        self.enter(AccountOp::Acknowledge)?;
+        let mut state = self.lock();
+        let account = state
+            .accounts
+            .get_mut(account_id)
+            .ok_or(AccountStoreError::NotFound)?;
+        if acknowledged.version > account.version {
+            return Err(AccountStoreError::Rejected(
+                "acknowledged.version: beyond the account's version".into(),
+            ));
+        }
+        let newest =
+            ProvisionedEntitlement::newest(account.provisioned_entitlement, Some(*acknowledged));
+        let recorded = newest == Some(*acknowledged) && account.provisioned_entitlement != newest;
+        account.provisioned_entitlement = newest;
+        Ok(recorded)
     }
 
     async fn list_provisioning_mismatches(
@@ -194,5 +225,91 @@ impl AccountStore for InMemoryAccountStore {
     ) -> Result<Vec<AccountBilling>, AccountStoreError> {
         self.enter(AccountOp::List)?;
         Ok(self.filtered(limit, |a| a.pending_paypal_cancellation.is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Entitlement, PlanTier};
+    use time::macros::datetime;
+
+    fn acked(version: u64) -> ProvisionedEntitlement {
+        ProvisionedEntitlement {
+            entitlement: Entitlement {
+                entitled: true,
+                tier: PlanTier::Pro,
+                expires_at: Some(datetime!(2026-12-02 00:00 UTC)),
+            },
+            version,
+        }
+    }
+
+    fn store_at(version: u64) -> (InMemoryAccountStore, AccountBilling) {
+        let store = InMemoryAccountStore::default();
+        let mut account = AccountBilling::new(AccountId::parse("acct_1").unwrap());
+        account.version = version;
+        store.insert(account.clone());
+        (store, account)
+    }
+
+    #[tokio::test]
+    async fn acknowledgements_are_recorded_newest_only_without_bumping_the_version() {
+        let (store, account) = store_at(3);
+        let id = &account.account_id;
+
+        assert!(store.acknowledge_provisioning(id, &acked(2)).await.unwrap());
+        assert!(store.acknowledge_provisioning(id, &acked(3)).await.unwrap());
+        assert!(!store.acknowledge_provisioning(id, &acked(2)).await.unwrap());
+        assert!(!store.acknowledge_provisioning(id, &acked(3)).await.unwrap());
+
+        let stored = store.account(id).unwrap();
+        assert_eq!(stored.provisioned_entitlement, Some(acked(3)));
+        assert_eq!(stored.version, 3);
+        assert!(store.audit_rows(id).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_acknowledgement_beyond_the_version_or_of_no_account_is_refused() {
+        let (store, account) = store_at(3);
+
+        let beyond = store
+            .acknowledge_provisioning(&account.account_id, &acked(4))
+            .await;
+        let nobody = store
+            .acknowledge_provisioning(&AccountId::parse("acct_nobody").unwrap(), &acked(1))
+            .await;
+
+        assert!(
+            matches!(beyond, Err(AccountStoreError::Rejected(ref d)) if d.starts_with("acknowledged.version")),
+            "{beyond:?}"
+        );
+        assert!(matches!(nobody, Err(AccountStoreError::NotFound)));
+        assert_eq!(store.account(&account.account_id).unwrap(), account);
+    }
+
+    #[tokio::test]
+    async fn a_write_read_before_an_acknowledgement_keeps_the_newer_acknowledgement() {
+        let (store, read) = store_at(3);
+        store
+            .acknowledge_provisioning(&read.account_id, &acked(3))
+            .await
+            .unwrap();
+        let mut next = read.clone();
+        next.version = 4;
+        next.cancel_at_period_end = true;
+        let audit = AuditEntry::new(
+            "msg_1",
+            "subscription.canceled",
+            &read,
+            &next,
+            datetime!(2026-11-15 12:00 UTC),
+        );
+
+        store.compare_and_set(3, &next, &audit).await.unwrap();
+
+        let stored = store.account(&read.account_id).unwrap();
+        assert!(stored.cancel_at_period_end);
+        assert_eq!(stored.provisioned_entitlement, Some(acked(3)));
     }
 }

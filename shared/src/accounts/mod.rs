@@ -9,7 +9,9 @@ mod memory;
 pub use convex::ConvexAccountStore;
 pub use memory::{AccountOp, InMemoryAccountStore};
 
-use crate::domain::{AccountBilling, AccountId, BillingStatus, PlanTier, Provider};
+use crate::domain::{
+    AccountBilling, AccountId, BillingStatus, PlanTier, Provider, ProvisionedEntitlement,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -101,7 +103,11 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<Option<AccountBilling>, AccountStoreError>;
 
     /// Writes `next` (whose version is `expected_version + 1`) if the stored
-    /// version is still `expected_version`, and the audit row with it.
+    /// version is still `expected_version`, and the audit row with it. The
+    /// acknowledgement is the one exception to "write what was sent": the
+    /// store keeps the newer of its own and `next`'s, since acknowledgements
+    /// are recorded without a version check and may have landed after
+    /// `next` was read.
     async fn compare_and_set(
         &self,
         expected_version: u64,
@@ -109,7 +115,21 @@ pub trait AccountStore: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<(), AccountStoreError>;
 
-    /// Accounts whose desired entitlement the orchestrator has not acknowledged.
+    /// Records that the orchestrator acknowledged a push, monotonically and
+    /// whatever the account's version has become: kept unless an
+    /// acknowledgement of a newer version is already recorded. `Ok(true)`:
+    /// recorded; `Ok(false)`: a newer one was there. The account version is
+    /// not bumped (it changes no billing state), so it never makes a
+    /// concurrent writer's compare-and-set fail. An acknowledgement of a
+    /// version the account never reached is refused.
+    async fn acknowledge_provisioning(
+        &self,
+        account_id: &AccountId,
+        acknowledged: &ProvisionedEntitlement,
+    ) -> Result<bool, AccountStoreError>;
+
+    /// Accounts that need a push (`AccountBilling::needs_push`): desired ≠
+    /// acknowledged, or a recorded intent newer than the acknowledgement.
     async fn list_provisioning_mismatches(
         &self,
         limit: usize,

@@ -71,6 +71,33 @@ pub struct ProvisionedEntitlement {
     pub version: u64,
 }
 
+impl ProvisionedEntitlement {
+    /// Of two acknowledgements, the one for the newer version: an older one
+    /// never replaces a newer (acknowledgements are monotonic).
+    pub fn newest(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if b.version > a.version { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// A push recorded on the account before it is sent (write-ahead): "pushing
+/// this entitlement at this version". Until an acknowledgement of this
+/// version or a newer one is recorded, the push's outcome is unknown and
+/// the account needs a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningIntent {
+    #[serde(flatten)]
+    pub entitlement: Entitlement,
+    /// The account version this intent was committed at: the push's version.
+    pub version: u64,
+    /// When it was recorded: the age of an unacknowledged push.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// A Polo subscription as last applied to the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -147,6 +174,10 @@ pub struct AccountBilling {
     #[serde(with = "time::serde::rfc3339::option")]
     pub entitlement_changed_at: Option<OffsetDateTime>,
     pub provisioned_entitlement: Option<ProvisionedEntitlement>,
+    /// The last push recorded before it was sent (absent in accounts
+    /// written before the intent existed: read as none).
+    #[serde(default)]
+    pub provisioning_intent: Option<ProvisioningIntent>,
     /// Compare-and-set version: every committed change adds one.
     pub version: u64,
     pub paypal: Option<PaypalLegacy>,
@@ -171,20 +202,78 @@ impl AccountBilling {
             desired_entitlement: Entitlement::NONE,
             entitlement_changed_at: None,
             provisioned_entitlement: None,
+            provisioning_intent: None,
             version: 0,
             paypal: None,
             pending_paypal_cancellation: None,
         }
     }
 
-    /// The orchestrator has not acknowledged what the account should have.
-    /// Never provisioned counts as "not entitled".
+    /// The orchestrator may not hold what the account should have: its last
+    /// acknowledgement differs from the desired entitlement (never
+    /// provisioned counts as "not entitled"), or a push was recorded after
+    /// the last acknowledgement and its outcome is unknown (it may have
+    /// landed, with another entitlement than the one acknowledged).
     pub fn needs_push(&self) -> bool {
-        let provisioned = self
+        let acknowledged = self.provisioned_entitlement;
+        let provisioned = acknowledged
+            .map(|p| p.entitlement)
+            .unwrap_or(Entitlement::NONE);
+        provisioned != self.desired_entitlement || self.unacknowledged_intent().is_some()
+    }
+
+    /// The recorded push no acknowledgement covers yet.
+    pub fn unacknowledged_intent(&self) -> Option<&ProvisioningIntent> {
+        self.provisioning_intent.as_ref().filter(|intent| {
+            self.provisioned_entitlement
+                .is_none_or(|acked| acked.version < intent.version)
+        })
+    }
+
+    /// The recorded intent is for this very version and its desired
+    /// entitlement: re-sending that push needs no new intent.
+    pub fn intent_is_current(&self) -> bool {
+        self.provisioning_intent
+            .is_some_and(|i| i.version == self.version && i.entitlement == self.desired_entitlement)
+    }
+
+    /// Since when the account has needed a push: the desired entitlement's
+    /// change, or the unacknowledged intent, whichever is older.
+    pub fn needs_push_since(&self) -> Option<OffsetDateTime> {
+        if !self.needs_push() {
+            return None;
+        }
+        let acknowledged = self
             .provisioned_entitlement
             .map(|p| p.entitlement)
             .unwrap_or(Entitlement::NONE);
-        provisioned != self.desired_entitlement
+        let changed = (acknowledged != self.desired_entitlement)
+            .then_some(self.entitlement_changed_at)
+            .flatten();
+        let intent = self.unacknowledged_intent().map(|i| i.at);
+        match (changed, intent) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The account with a push of its desired entitlement recorded at the
+    /// next version: the write-ahead step before any push.
+    pub fn with_intent(&self, now: OffsetDateTime) -> Self {
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        next.record_intent(now);
+        next
+    }
+
+    /// Records a push of the desired entitlement at this (not yet
+    /// committed) version: folded into a write that is about to commit.
+    pub fn record_intent(&mut self, now: OffsetDateTime) {
+        self.provisioning_intent = Some(ProvisioningIntent {
+            entitlement: self.desired_entitlement,
+            version: self.version,
+            at: now,
+        });
     }
 
     /// A Polo subscription grants access at `now` (checkout refuses a
@@ -213,4 +302,72 @@ pub struct SubscriptionSnapshot {
     pub started_at: Option<OffsetDateTime>,
     pub cancel_at_period_end: bool,
     pub watermark: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const AT: OffsetDateTime = datetime!(2026-11-15 12:00 UTC);
+    const PRO: Entitlement = Entitlement {
+        entitled: true,
+        tier: PlanTier::Pro,
+        expires_at: Some(datetime!(2026-12-02 00:00 UTC)),
+    };
+
+    fn account(version: u64, acked: Option<u64>, intent: Option<u64>) -> AccountBilling {
+        let mut a = AccountBilling::new(AccountId::parse("acct_1").unwrap());
+        a.version = version;
+        a.desired_entitlement = PRO;
+        a.entitlement_changed_at = Some(AT);
+        a.provisioned_entitlement = acked.map(|version| ProvisionedEntitlement {
+            entitlement: PRO,
+            version,
+        });
+        a.provisioning_intent = intent.map(|version| ProvisioningIntent {
+            entitlement: PRO,
+            version,
+            at: AT + time::Duration::minutes(1),
+        });
+        a
+    }
+
+    #[test]
+    fn an_intent_newer_than_the_acknowledgement_needs_a_push_even_when_they_agree() {
+        assert!(!account(3, Some(3), Some(3)).needs_push());
+        assert!(!account(4, Some(3), Some(2)).needs_push());
+        assert!(account(3, Some(1), Some(3)).needs_push());
+        assert!(account(1, None, Some(1)).needs_push());
+    }
+
+    #[test]
+    fn a_push_is_needed_since_the_older_of_the_change_and_the_intent() {
+        let intent_only = account(3, Some(1), Some(3));
+        assert_eq!(
+            intent_only.needs_push_since(),
+            Some(AT + time::Duration::minutes(1))
+        );
+        let both = account(1, None, Some(1));
+        assert_eq!(both.needs_push_since(), Some(AT));
+        assert_eq!(account(3, Some(3), Some(3)).needs_push_since(), None);
+    }
+
+    #[test]
+    fn with_intent_records_the_desired_entitlement_at_the_next_version() {
+        let next = account(3, Some(1), None).with_intent(AT);
+        assert_eq!(next.version, 4);
+        assert_eq!(
+            next.provisioning_intent,
+            Some(ProvisioningIntent {
+                entitlement: PRO,
+                version: 4,
+                at: AT
+            })
+        );
+        assert!(next.intent_is_current());
+        let mut moved_on = next.clone();
+        moved_on.version = 5;
+        assert!(!moved_on.intent_is_current());
+    }
 }

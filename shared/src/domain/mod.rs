@@ -11,7 +11,8 @@ pub mod plan;
 
 pub use account::{
     AccountBilling, BillingStatus, Entitlement, KnownSubscription, PaypalLegacy,
-    PendingPaypalCancellation, Provider, ProvisionedEntitlement, SubscriptionSnapshot,
+    PendingPaypalCancellation, Provider, ProvisionedEntitlement, ProvisioningIntent,
+    SubscriptionSnapshot,
 };
 pub use ids::{AccountId, CheckoutId, CustomerId, IdError, ProductId, SubscriptionId};
 pub use lifecycle::{apply, mark_paypal, refresh, Applied, Decision, MigrationRefusal, Policy};

@@ -1,6 +1,8 @@
-//! `provisioning-sync` (every minute): pushes every account whose desired
-//! entitlement the orchestrator has not acknowledged, and reports the oldest
-//! mismatch's age (alarmed past 10 minutes). This is what makes a crash, a
+//! `provisioning-sync` (every minute): pushes every account that needs a
+//! push — desired ≠ acknowledged, or a recorded push intent newer than the
+//! acknowledgement (a push whose outcome is unknown) — at its current
+//! version, through the same intent step as every writer, and reports the
+//! oldest such account's age (alarmed past 10 minutes). This is what makes a crash, a
 //! timeout or an orchestrator outage delay credentials instead of losing them.
 //! It also sends the queued PayPal cancellations of migrated subscribers
 //! (retried every run; the oldest one's age is alarmed past a day).
@@ -20,8 +22,12 @@ const PAGE: usize = 100;
 pub struct SyncReport {
     pub mismatched: usize,
     pub acknowledged: usize,
-    /// Seconds since the oldest still-unacknowledged change (0 if none).
+    /// Seconds since the oldest account still needing a push started to
+    /// (its entitlement change or unacknowledged intent; 0 if none).
     pub oldest_unacknowledged_seconds: i64,
+    /// Seconds since the oldest push still unacknowledged was recorded
+    /// (its outcome unknown: the orchestrator may hold it; 0 if none).
+    pub oldest_unacknowledged_intent_seconds: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,7 @@ pub async fn run(
     };
     let mut report = SyncReport::default();
     let mut oldest: Option<OffsetDateTime> = None;
+    let mut oldest_intent: Option<OffsetDateTime> = None;
     let mut seen = std::collections::HashSet::new();
     loop {
         let page = accounts
@@ -62,23 +69,37 @@ pub async fn run(
         }
         for account in fresh {
             report.mismatched += 1;
-            let changed_at = account.entitlement_changed_at;
+            let since = account.needs_push_since();
             let after = updater.provision(account, &cause, deadline).await;
             if after.needs_push() {
-                if let Some(at) = changed_at {
+                if let Some(at) = after.needs_push_since().or(since) {
                     oldest = Some(oldest.map_or(at, |o| o.min(at)));
+                }
+                // A retry re-sends the recorded intent of the same version
+                // (no new one), so its time is when that push first went out.
+                if let Some(at) = after.unacknowledged_intent().map(|i| i.at) {
+                    oldest_intent = Some(oldest_intent.map_or(at, |o| o.min(at)));
                 }
             } else {
                 report.acknowledged += 1;
             }
         }
     }
-    report.oldest_unacknowledged_seconds = oldest
-        .map(|at| (clock.now() - at).whole_seconds().max(0))
-        .unwrap_or(0);
+    let age = |at: Option<OffsetDateTime>| {
+        at.map(|at| (clock.now() - at).whole_seconds().max(0))
+            .unwrap_or(0)
+    };
+    report.oldest_unacknowledged_seconds = age(oldest);
+    report.oldest_unacknowledged_intent_seconds = age(oldest_intent);
     metrics.record(
         "ProvisioningMismatchAgeSeconds",
         report.oldest_unacknowledged_seconds as f64,
+        "Seconds",
+        &[],
+    );
+    metrics.record(
+        "ProvisioningUnacknowledgedIntentAgeSeconds",
+        report.oldest_unacknowledged_intent_seconds as f64,
         "Seconds",
         &[],
     );
@@ -86,6 +107,7 @@ pub async fn run(
         mismatched = report.mismatched,
         acknowledged = report.acknowledged,
         oldest_unacknowledged_seconds = report.oldest_unacknowledged_seconds,
+        oldest_unacknowledged_intent_seconds = report.oldest_unacknowledged_intent_seconds,
         "provisioning-sync finished"
     );
     Ok(report)
@@ -208,6 +230,7 @@ pub async fn handle_scheduled(
         "mismatched": report.mismatched,
         "acknowledged": report.acknowledged,
         "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
+        "oldestUnacknowledgedIntentSeconds": report.oldest_unacknowledged_intent_seconds,
         "paypalCancelled": paypal.sent,
         "paypalFailed": paypal.failed,
         "oldestPaypalPendingSeconds": paypal.oldest_pending_seconds,

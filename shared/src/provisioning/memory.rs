@@ -12,11 +12,18 @@ pub struct InMemoryProvisioner {
     pushes: Mutex<Vec<ProvisioningRequest>>,
     applied: Mutex<HashMap<AccountId, ProvisioningRequest>>,
     failing: AtomicBool,
+    losing_answers: AtomicBool,
 }
 
 impl InMemoryProvisioner {
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Pushes land but their answers are lost (a timeout after the fact):
+    /// the caller sees a failure, the orchestrator applied the push.
+    pub fn set_losing_answers(&self, losing: bool) {
+        self.losing_answers.store(losing, Ordering::SeqCst);
     }
 
     /// Every push received, in order (including refused-as-old ones).
@@ -59,6 +66,11 @@ impl Provisioner for InMemoryProvisioner {
             .is_none_or(|last| request.version > last.version);
         if newer {
             applied.insert(request.account_id.clone(), request.clone());
+        }
+        if self.losing_answers.load(Ordering::SeqCst) {
+            return Err(ProvisionError::Unavailable(
+                "the orchestrator's answer was lost".into(),
+            ));
         }
         Ok(())
     }

@@ -154,6 +154,7 @@ impl LocalStack {
             .route("/dev/token", get(pages::token))
             .route("/dev/credentials", get(pages::credentials))
             .route("/dev/reconcile", post(pages::reconcile))
+            .route("/dev/sync", post(pages::sync))
             .route("/billing", get(pages::billing));
         for endpoint in Endpoint::ALL {
             router = router.route(

@@ -262,3 +262,40 @@ pub async fn reconcile(State(stack): Shared, Query(q): Query<ReconcileQuery>) ->
             .into_response(),
     }
 }
+
+/// `POST /dev/sync`: one `provisioning-sync` run, now (it also runs every
+/// minute): every account that needs a push is pushed at its current
+/// version.
+pub async fn sync(State(stack): Shared) -> Response {
+    let Some(reconciler) = &stack.reconciler else {
+        return (
+            http::StatusCode::NOT_FOUND,
+            Json(json!({"error": "this preset runs no provisioning-sync"})),
+        )
+            .into_response();
+    };
+    let run = format!("local-{}", uuid::Uuid::new_v4().simple());
+    let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(50);
+    let report = billing::handlers::provisioning_sync::run(
+        &reconciler.updater,
+        reconciler.accounts.as_ref(),
+        reconciler.clock.as_ref(),
+        reconciler.metrics.as_ref(),
+        &run,
+        deadline,
+    )
+    .await;
+    match report {
+        Ok(report) => Json(json!({
+            "mismatched": report.mismatched,
+            "acknowledged": report.acknowledged,
+            "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
+        }))
+        .into_response(),
+        Err(err) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": billing::telemetry::error_chain(&err)})),
+        )
+            .into_response(),
+    }
+}

@@ -8,7 +8,7 @@
 //! | `GET /admin/events` | every event with its delivery attempts |
 //! | `POST /admin/events/{id}/redeliver {"fresh_id", "twice"}` | send one past event again |
 //! | `POST /admin/events/deliver {"ids", "fresh_id", "twice", "to"}` | send past events in exactly this order |
-//! | `POST /admin/webhooks/hold`, `POST /admin/webhooks/release {"reverse", "twice"}` | hold new events back, then release them |
+//! | `POST /admin/webhooks/hold`, `POST /admin/webhooks/release {"reverse", "twice", "concurrent"}` | hold new events back, then release them (in order, or all at once) |
 //! | `POST /admin/webhooks/settle {"timeout_seconds"}` | wait until no delivery or retry is in flight |
 //! | `POST /admin/endpoints/{slug}/enable` | re-enable an endpoint disabled after 10 failures |
 //! | `GET/POST/DELETE /admin/faults {"kind": "429"/"503"/"hang", "count", "retry_after"}` | fault the next N API calls |
@@ -192,10 +192,21 @@ struct Release {
     reverse: bool,
     #[serde(default)]
     twice: bool,
+    /// Every delivery at once, each on its own task (`reverse` then has no
+    /// meaning).
+    #[serde(default)]
+    concurrent: bool,
 }
 
 async fn release(State(sandbox): Shared, raw: Bytes) -> Response {
     match body::<Release>(&raw) {
+        Ok(r) if r.concurrent && r.reverse => {
+            bad("reverse: has no meaning with concurrent (every delivery goes at once)")
+        }
+        Ok(r) if r.concurrent => {
+            Json(json!({"sent": sandbox.dispatcher().release_concurrently(r.twice)}))
+                .into_response()
+        }
         Ok(r) => {
             Json(json!({"sent": sandbox.dispatcher().release(r.reverse, r.twice)})).into_response()
         }

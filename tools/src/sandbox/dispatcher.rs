@@ -138,6 +138,31 @@ impl Dispatcher {
         ids
     }
 
+    /// Sends every held event at once, each delivery (and with `twice` its
+    /// duplicate) on its own task, as Polo does when its endpoints deliver
+    /// independently; stops holding. Returns the event ids.
+    pub fn release_concurrently(self: &Arc<Self>, twice: bool) -> Vec<String> {
+        let held = self.inner().held.take().unwrap_or_default();
+        let ids = {
+            let inner = self.inner();
+            held.iter()
+                .filter_map(|i| inner.events.get(*i).map(|e| e.id.clone()))
+                .collect()
+        };
+        let plan = Plan {
+            trigger: "released",
+            twice: false,
+            to: None,
+        };
+        let times = if twice { 2 } else { 1 };
+        for index in held {
+            for _ in 0..times {
+                self.send_in_order(vec![index], plan);
+            }
+        }
+        ids
+    }
+
     /// Delivers past events again, in exactly the order given. `fresh_id`
     /// sends each as a new event (a new `webhook-id`, the same body), as if
     /// Polo had re-sent an old state.
