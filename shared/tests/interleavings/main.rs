@@ -99,6 +99,14 @@ impl Tally {
             self.crash_sites.len(),
             self.violations
         );
+        out.push_str(&format!(
+            "\ncrash sites: {}",
+            self.crash_sites
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         let shortest = [
             ("shortest violating schedule", &self.shortest),
             (
@@ -121,7 +129,7 @@ impl Tally {
 #[test]
 fn every_interleaving_of_two_operations_converges_after_one_sync() {
     let mut tally = Tally::default();
-    for start in [Start::Fresh, Start::Provisioned] {
+    for start in Start::ALL {
         for (i, a) in Op::ALL.iter().enumerate() {
             for b in &Op::ALL[i..] {
                 let ops = [*a, *b];
@@ -156,11 +164,7 @@ fn random_schedules_of_three_to_five_operations_converge_after_one_sync() {
     let mut tally = Tally::default();
     for seed in first_seed..first_seed + schedules {
         let mut pick = fastrand::Rng::with_seed(seed ^ 0x5eed);
-        let start = if pick.bool() {
-            Start::Fresh
-        } else {
-            Start::Provisioned
-        };
+        let start = Start::ALL[pick.usize(..Start::ALL.len())];
         let ops: Vec<Op> = (0..pick.usize(3..=5))
             .map(|_| Op::ALL[pick.usize(..Op::ALL.len())])
             .collect();

@@ -9,8 +9,8 @@ use super::scheduler::{OpFuture, Scheduler};
 use billing::accounts::InMemoryAccountStore;
 use billing::clock::ManualClock;
 use billing::domain::{
-    AccountBilling, AccountId, BillingStatus, CustomerId, Entitlement, PlanTier, Policy, ProductId,
-    SubscriptionId, SubscriptionSnapshot,
+    AccountBilling, AccountId, BillingStatus, CustomerId, Decision, Entitlement, PlanTier, Policy,
+    ProductId, SubscriptionId, SubscriptionSnapshot,
 };
 use billing::handlers::provisioning_sync;
 use billing::provisioning::{InMemoryProvisioner, Provisioner, ProvisioningRequest};
@@ -127,6 +127,14 @@ pub enum Start {
     Fresh,
     /// Active on pro, its credentials issued and acknowledged.
     Provisioned,
+    /// Active on pro, written before the push intent existed and never
+    /// pushed: a push is needed and no intent is recorded (the path where
+    /// the intent is written on its own).
+    Unpushed,
+}
+
+impl Start {
+    pub const ALL: [Start; 3] = [Start::Fresh, Start::Provisioned, Start::Unpushed];
 }
 
 pub struct World {
@@ -181,6 +189,18 @@ impl World {
             .unwrap()
             .insert(0, fresh.desired_entitlement);
         world.accounts.insert(fresh);
+        if start == Start::Unpushed {
+            let snapshot = Op::Activate.snapshot().unwrap();
+            let Decision::Apply(applied) =
+                billing::domain::apply(&world.account(), &snapshot, NOW, &Policy::default())
+            else {
+                panic!("activating a fresh account changes it")
+            };
+            assert!(applied.next.needs_push() && applied.next.provisioning_intent.is_none());
+            let mut h = world.history.lock().unwrap();
+            h.insert(applied.next.version, applied.next.desired_entitlement);
+            world.accounts.insert(applied.next);
+        }
         if start == Start::Provisioned {
             let direct = updater(&world, world.accounts.clone(), world.orchestrator.clone());
             let cause = cause("seed");
