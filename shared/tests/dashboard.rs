@@ -590,7 +590,7 @@ async fn change_plan_without_a_subscription_is_no_subscription() {
 }
 
 #[tokio::test]
-async fn polo_failing_answers_polo_unavailable_and_writes_nothing() {
+async fn polo_failing_answers_polo_unavailable_or_outcome_unknown_and_writes_nothing() {
     let w = world();
     w.subscribe_pro().await;
     w.polo.set_failing(true);
@@ -607,7 +607,9 @@ async fn polo_failing_answers_polo_unavailable_and_writes_nothing() {
     .await;
 
     assert_eq!((s1, code(&checkout)), (502, "polo_unavailable"));
-    assert_eq!((s2, code(&plan)), (502, "polo_unavailable"));
+    // The plan change may have reached Polo and its re-read failed too: the
+    // answer cannot say "nothing changed".
+    assert_eq!((s2, code(&plan)), (502, "outcome_unknown"));
     assert!(plan["message"].as_str().unwrap().contains("Polo"));
     assert_eq!(w.account(), before);
 }

@@ -116,14 +116,16 @@ async fn create_checkout_posts_exactly_the_documented_body() {
 #[tokio::test]
 async fn get_checkout_percent_encodes_the_id_into_one_path_segment() {
     let server = MockServer::start().await;
-    authorised(Mock::given(method("GET")).and(path("/v1/checkouts/chk%3F1")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(checkout_json("chk?1", "succeeded")))
+    authorised(Mock::given(method("GET")).and(path("/v1/checkouts/chk%3C1%3E")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(checkout_json("chk<1>", "succeeded")),
+        )
         .expect(1)
         .mount(&server)
         .await;
 
     let found = client(&server)
-        .get_checkout(&CheckoutId::parse("chk?1").unwrap(), deadline())
+        .get_checkout(&CheckoutId::parse("chk<1>").unwrap(), deadline())
         .await
         .unwrap();
 
@@ -334,6 +336,17 @@ async fn polo_errors_map_to_typed_errors_with_the_validation_detail() {
 async fn polo_answering_503_twice_then_201_makes_one_checkout_in_three_attempts_with_one_key() {
     let (logs, _guard) = support::logs::capture();
     let server = MockServer::start().await;
+    // Checkout first asks Polo for subscriptions that have not ended: none.
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"items": [], "pagination": {"total_count": 0, "max_page": 1}}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v1/checkouts/"))
         .respond_with(ResponseTemplate::new(503))
@@ -363,7 +376,13 @@ async fn polo_answering_503_twice_then_201_makes_one_checkout_in_three_attempts_
 
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checkoutId"], "chk_1");
-    let requests = server.received_requests().await.unwrap();
+    let requests: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
     assert_eq!(requests.len(), 3, "three attempts");
     let keys: std::collections::BTreeSet<_> = requests
         .iter()
@@ -396,6 +415,17 @@ async fn polo_slower_than_the_budget_gets_a_clear_answer_inside_the_lambda_timeo
                 .set_body_json(support::polo::subscription("sub_1", "active", ACCOUNT))
                 .set_delay(StdDuration::from_secs(30)),
         )
+        .mount(&server)
+        .await;
+    // The timed-out change may have reached Polo: the handler reads the
+    // subscription again, and Polo shows it unchanged.
+    Mock::given(method("GET"))
+        .and(path("/v1/subscriptions/sub_1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(support::polo::subscription("sub_1", "active", ACCOUNT)),
+        )
+        .expect(1)
         .mount(&server)
         .await;
     let system = System::new(OffsetDateTime::now_utc());

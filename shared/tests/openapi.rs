@@ -51,6 +51,7 @@ fn every_route_documents_the_statuses_of_the_codes_it_can_answer() {
                 Code::NoSubscription,
                 Code::SamePlan,
                 Code::ProviderPaypal,
+                Code::OutcomeUnknown,
             ],
         ),
     ];

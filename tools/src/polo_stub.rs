@@ -3,7 +3,7 @@
 //! change a subscription's product — over an in-memory Polo, behind a
 //! bearer-token check. The smoke tests use it until the Polo sandbox exists.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
@@ -75,6 +75,7 @@ impl PoloStub {
                 "/v1/subscriptions/{id}",
                 get(subscription).patch(update_subscription),
             )
+            .route("/v1/subscriptions/", get(subscriptions))
             .route("/v1/checkouts/", post(create_checkout))
             .route("/v1/checkouts/{id}", get(checkout))
             .route("/v1/customer-sessions/", post(customer_session))
@@ -121,6 +122,38 @@ async fn subscription(
     };
     match stub.polo.get_subscription(&id, deadline()).await {
         Ok(s) => answer(StatusCode::OK, serde_json::to_value(&s).unwrap_or_default()),
+        Err(err) => polo_error(err),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SubscriptionsQuery {
+    external_customer_id: String,
+}
+
+/// `GET /v1/subscriptions/?external_customer_id=`: one page holding all.
+async fn subscriptions(
+    State(stub): State<Arc<PoloStub>>,
+    Query(q): Query<SubscriptionsQuery>,
+    headers: HeaderMap,
+) -> Answer {
+    if let Some(refused) = stub.refuses(&headers) {
+        return refused;
+    }
+    let Ok(account) = AccountId::parse(&q.external_customer_id) else {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "RequestValidationError", "detail": "external_customer_id"}),
+        );
+    };
+    match stub.polo.list_subscriptions(&account, 1, deadline()).await {
+        Ok(page) => {
+            let total = page.items.len();
+            answer(
+                StatusCode::OK,
+                json!({"items": page.items, "pagination": {"total_count": total, "max_page": 1}}),
+            )
+        }
         Err(err) => polo_error(err),
     }
 }

@@ -71,6 +71,13 @@ pub struct Downstream {
 }
 
 pub async fn downstream() -> Downstream {
+    downstream_with(true).await
+}
+
+/// `sample_subscriptions`: Polo holds the subscriptions of the shipped
+/// `events/` (acct_local_1's story: active, cancel scheduled); without
+/// them the account has never subscribed, so its checkout goes ahead.
+pub async fn downstream_with(sample_subscriptions: bool) -> Downstream {
     let accounts = Arc::new(InMemoryAccountStore::default());
     accounts.insert(AccountBilling::new(
         AccountId::parse("acct_local_1").unwrap(),
@@ -81,8 +88,10 @@ pub async fn downstream() -> Downstream {
         Arc::new(ProvisioningReceiver::new(orchestrator.clone(), PROVISIONING_SECRET).unwrap());
     let polo = Arc::new(InMemoryPolo::default());
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
-    for s in tools::sample::subscriptions(&events).unwrap() {
-        polo.put_subscription(s);
+    if sample_subscriptions {
+        for s in tools::sample::subscriptions(&events).unwrap() {
+            polo.put_subscription(s);
+        }
     }
     let polo_stub = Arc::new(PoloStub::new(polo.clone(), POLO_KEY));
     Downstream {

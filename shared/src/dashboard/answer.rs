@@ -26,11 +26,12 @@ pub enum Code {
     CheckoutNotFound,
     ProviderPaypal,
     PoloUnavailable,
+    OutcomeUnknown,
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 10] = [
+    pub const ALL: [Code; 11] = [
         Code::Unauthenticated,
         Code::InvalidRequest,
         Code::UnknownPlan,
@@ -40,6 +41,7 @@ impl Code {
         Code::CheckoutNotFound,
         Code::ProviderPaypal,
         Code::PoloUnavailable,
+        Code::OutcomeUnknown,
         Code::Internal,
     ];
 
@@ -54,6 +56,7 @@ impl Code {
             Self::CheckoutNotFound => "checkout_not_found",
             Self::ProviderPaypal => "provider_paypal",
             Self::PoloUnavailable => "polo_unavailable",
+            Self::OutcomeUnknown => "outcome_unknown",
             Self::Internal => "internal",
         }
     }
@@ -65,7 +68,7 @@ impl Code {
             Self::InvalidRequest | Self::UnknownPlan => 400,
             Self::AlreadySubscribed | Self::NoSubscription | Self::SamePlan => 409,
             Self::CheckoutNotFound => 404,
-            Self::PoloUnavailable => 502,
+            Self::PoloUnavailable | Self::OutcomeUnknown => 502,
             Self::Internal => 500,
         }
     }
@@ -148,9 +151,11 @@ pub enum DashboardError {
     Unauthenticated(&'static str),
     #[error("{field}: {problem}")]
     InvalidRequest { field: String, problem: String },
-    #[error("plan tier not sold: {0}")]
-    UnknownPlan(String),
-    #[error("an entitled Polo subscription exists")]
+    /// The tier asked for is not sold (the input is not kept: it is never
+    /// echoed, not even in the log).
+    #[error("plan tier not sold")]
+    UnknownPlan,
+    #[error("a Polo subscription that has not ended exists")]
     AlreadySubscribed,
     #[error("nothing to manage: {0}")]
     NoSubscription(&'static str),
@@ -158,8 +163,14 @@ pub enum DashboardError {
     SamePlan(PlanTier),
     #[error("checkout unknown or another account's")]
     CheckoutNotFound,
+    /// Polo failed and nothing was done there (known: never sent, refused,
+    /// or re-read unchanged).
     #[error("Polo failed")]
     PoloUnavailable(#[source] PoloError),
+    /// Polo failed after it may have applied the change, and a re-read
+    /// could not tell whether it did.
+    #[error("Polo failed after it may have applied the change; the re-read failed too")]
+    OutcomeUnknown(#[source] PoloError),
     #[error("internal: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -191,12 +202,13 @@ impl DashboardError {
         match self {
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::InvalidRequest { .. } => Code::InvalidRequest,
-            Self::UnknownPlan(_) => Code::UnknownPlan,
+            Self::UnknownPlan => Code::UnknownPlan,
             Self::AlreadySubscribed => Code::AlreadySubscribed,
             Self::NoSubscription(_) => Code::NoSubscription,
             Self::SamePlan(_) => Code::SamePlan,
             Self::CheckoutNotFound => Code::CheckoutNotFound,
             Self::PoloUnavailable(_) => Code::PoloUnavailable,
+            Self::OutcomeUnknown(_) => Code::OutcomeUnknown,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -206,7 +218,7 @@ impl DashboardError {
         match self {
             Self::Unauthenticated(_) => "Sign in again to manage billing.".to_owned(),
             Self::InvalidRequest { field, problem } => format!("Invalid {field}: {problem}."),
-            Self::UnknownPlan(_) => "That plan is not offered. Choose starter, pro or enterprise."
+            Self::UnknownPlan => "That plan is not offered. Choose starter, pro or enterprise."
                 .to_owned(),
             Self::AlreadySubscribed => {
                 "You already have an active Polo subscription. Change plan or manage it in the billing portal instead."
@@ -219,6 +231,10 @@ impl DashboardError {
             Self::CheckoutNotFound => "That checkout was not found.".to_owned(),
             Self::PoloUnavailable(_) => {
                 "Polo, our payment provider, is not responding. Nothing was charged or changed; please try again in a minute."
+                    .to_owned()
+            }
+            Self::OutcomeUnknown(_) => {
+                "Polo, our payment provider, stopped responding while making the change, and we could not confirm whether it went through. Check your plan again in a minute before trying again."
                     .to_owned()
             }
             Self::Internal(_) => "Something went wrong on our side. Please try again.".to_owned(),

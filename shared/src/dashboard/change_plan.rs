@@ -4,6 +4,13 @@
 //! Proration: an upgrade is invoiced now (`invoice`: the prorated
 //! difference is charged at once, so a higher tier is paid before it is
 //! used); a downgrade is credited on the next invoice (`prorate`).
+//!
+//! Never an untrue answer about money: when the change fails in a way that
+//! may have reached Polo (a timeout after Polo applied it, a lost answer,
+//! 5xx or 429 after retries), the subscription is read again and the answer
+//! says what is true — changed (applied here too), not changed
+//! (`polo_unavailable`), or, when the re-read fails as well,
+//! `outcome_unknown`: "check again in a minute", never "nothing changed".
 
 use super::answer::{BillingResult, DashboardError};
 use super::{parse_body, sold_tier, Call, Dashboard};
@@ -14,7 +21,7 @@ use crate::polo::transform;
 use crate::telemetry::error_chain;
 use crate::updater::Cause;
 use serde::Deserialize;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -62,14 +69,41 @@ pub(super) async fn change_plan(
         product: product.clone(),
         proration,
     };
-    let updated = d
+    let updated = match d
         .polo
         .update_subscription(&current.id, &change, call.deadline)
         .await
-        .map_err(|err| match err {
-            PoloError::NotFound => DashboardError::NoSubscription("Polo has no such subscription"),
-            err => DashboardError::from_polo(err),
-        })?;
+    {
+        Ok(updated) => updated,
+        Err(PoloError::NotFound) => {
+            return Err(DashboardError::NoSubscription(
+                "Polo has no such subscription",
+            ))
+        }
+        Err(err) if err.is_transient() => {
+            // It may have reached Polo: ask what is true now, with a few
+            // seconds of our own (the change may have used Polo's budget).
+            match d
+                .polo
+                .get_subscription(&current.id, call.reread_deadline)
+                .await
+            {
+                Ok(now) if now.product_id == product.as_str() => {
+                    warn!(error = %error_chain(&err), "the plan change failed, but Polo's subscription shows it made");
+                    now
+                }
+                Ok(_) => {
+                    info!("the plan change failed and Polo's subscription is unchanged");
+                    return Err(DashboardError::PoloUnavailable(err));
+                }
+                Err(reread) => {
+                    error!(error = %error_chain(&reread), "the plan change failed and its re-read too: outcome unknown");
+                    return Err(DashboardError::OutcomeUnknown(err));
+                }
+            }
+        }
+        Err(err) => return Err(DashboardError::from_polo(err)),
+    };
     info!(subscription_id = %current.id, from = %current.tier, to = %tier, ?proration, "plan changed at Polo");
     // Polo has made the change: it stands even if recording it here fails
     // (the subscription.updated webhook applies the same snapshot).

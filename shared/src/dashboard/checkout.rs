@@ -1,13 +1,15 @@
 //! `POST /api/billing/checkout`: creates the Polo checkout when the user
 //! clicks (a checkout expires after an hour), refusing when the account
-//! already has an entitled Polo subscription. A legacy PayPal subscriber
-//! gets a trial covering the days already paid to PayPal.
+//! has any Polo subscription that has not ended — known to our record, or
+//! found by asking Polo itself (our record can be behind), so no account
+//! ends up paying for two. A legacy PayPal subscriber gets a trial covering
+//! the days already paid to PayPal.
 
 use super::answer::{BillingResult, CheckoutMode, DashboardError};
 use super::{parse_body, sold_tier, Call, Dashboard};
 use crate::config::BillingProvider;
 use crate::domain::{AccountBilling, Provider};
-use crate::polo::billing_api::{NewCheckout, TrialOffer};
+use crate::polo::billing_api::{live_subscription, NewCheckout, TrialOffer};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tracing::info;
@@ -51,6 +53,13 @@ pub(super) async fn checkout(
         .ok_or_else(|| DashboardError::internal("the account is not in the account store"))?;
     let now = d.clock.now();
     if account.entitled_on_polo(now) {
+        return Err(DashboardError::AlreadySubscribed);
+    }
+    if let Some(live) = live_subscription(d.polo.as_ref(), &call.account, call.deadline)
+        .await
+        .map_err(DashboardError::from_polo)?
+    {
+        info!(subscription_id = %live, "checkout refused: Polo holds a subscription that has not ended");
         return Err(DashboardError::AlreadySubscribed);
     }
     let product = d

@@ -37,6 +37,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const POLO_BUDGET: Duration = Duration::seconds(6);
 /// Kept back from the Lambda deadline to write the answer.
 const ANSWER_MARGIN: Duration = Duration::milliseconds(500);
+/// What a re-read after a failed change may take (beyond Polo's budget,
+/// within the Lambda's timeout).
+const REREAD_BUDGET: Duration = Duration::seconds(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
@@ -108,6 +111,9 @@ struct Call<'a> {
     request: &'a Request,
     request_id: String,
     deadline: OffsetDateTime,
+    /// For a re-read after a change whose outcome is unknown: a budget of
+    /// its own, never past the Lambda deadline less the answer margin.
+    reread_deadline: OffsetDateTime,
 }
 
 impl Dashboard {
@@ -162,11 +168,13 @@ impl Dashboard {
     ) -> Result<Reply, DashboardError> {
         let account = identity::account_id(request, &self.settings.account_id_claim)?;
         tracing::Span::current().record("account_id", account.as_str());
+        let deadline = self.deadline(deadline_ms);
         let call = Call {
             account,
             request,
             request_id,
-            deadline: self.deadline(deadline_ms),
+            deadline,
+            reread_deadline: self.reread_deadline(deadline, deadline_ms),
         };
         match route {
             Route::Checkout => checkout::checkout(self, &call).await.map(Reply::Billing),
@@ -188,6 +196,15 @@ impl Dashboard {
         match OffsetDateTime::from_unix_timestamp_nanos(lambda) {
             Ok(deadline) if lambda_deadline_ms > 0 => budget.min(deadline - ANSWER_MARGIN),
             _ => budget,
+        }
+    }
+
+    fn reread_deadline(&self, deadline: OffsetDateTime, lambda_deadline_ms: u64) -> OffsetDateTime {
+        let wanted = deadline.max(OffsetDateTime::now_utc()) + REREAD_BUDGET;
+        let lambda = i128::from(lambda_deadline_ms) * 1_000_000;
+        match OffsetDateTime::from_unix_timestamp_nanos(lambda) {
+            Ok(limit) if lambda_deadline_ms > 0 => wanted.min(limit - ANSWER_MARGIN),
+            _ => wanted,
         }
     }
 
@@ -218,22 +235,93 @@ fn parse_body<T: DeserializeOwned>(request: &Request) -> Result<T, DashboardErro
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        let problem = e.inner().to_string();
-        // serde's message ends with " at line 1 column N": not for users.
-        let problem = problem
-            .split(" at line ")
-            .next()
-            .unwrap_or("malformed")
-            .to_owned();
+        let path = safe_path(&e.path().to_string());
+        let (field, problem) = describe(path, e.inner());
         DashboardError::InvalidRequest { field, problem }
     })
+}
+
+/// A field name, as opposed to an arbitrary key: structure, safe to name.
+fn is_field_name(raw: &str) -> bool {
+    let mut chars = raw.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && raw.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The field path up to the first segment that is not a field name of the
+/// shape ours have (`name`, `name[3]`): a caller's odd key is never echoed.
+fn safe_path(path: &str) -> Option<String> {
+    let mut kept = Vec::new();
+    for segment in path.split('.') {
+        let name = segment.split('[').next().unwrap_or_default();
+        let indexes_ok = segment[name.len()..].split_terminator(']').all(|i| {
+            i.strip_prefix('[')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if !is_field_name(name) || !indexes_ok {
+            break;
+        }
+        kept.push(segment);
+    }
+    (!kept.is_empty()).then(|| kept.join("."))
+}
+
+/// The first `` `name` `` in serde's message: a field name of ours (missing,
+/// duplicate) or the caller's key (unknown field).
+fn quoted(message: &str) -> Option<&str> {
+    message.split('`').nth(1)
+}
+
+/// What serde expected: our type's description, never the caller's value
+/// (serde puts the value before ", expected").
+fn expected(message: &str) -> String {
+    message
+        .split_once("expected ")
+        .map(|(_, what)| what.replace('`', ""))
+        .unwrap_or_else(|| "of another type".to_owned())
+}
+
+/// The field path and the kind of problem, from a serde error, without any
+/// of the caller's values: serde's own messages quote them (``unknown
+/// variant `x` ``, `invalid type: string "x"`), so only the parts that come
+/// from our types are kept.
+fn describe(path: Option<String>, err: &serde_json::Error) -> (String, String) {
+    use serde_json::error::Category;
+    let at = |path: Option<String>| path.unwrap_or_else(|| "body".to_owned());
+    if !matches!(err.classify(), Category::Data) {
+        let problem = if err.to_string().contains("recursion limit") {
+            "nested too deeply"
+        } else {
+            "not valid JSON"
+        };
+        return ("body".to_owned(), problem.to_owned());
+    }
+    let message = err.to_string();
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let child = |name: Option<&str>| match (path.clone(), name.filter(|n| is_field_name(n))) {
+        (Some(p), Some(n)) if !p.ends_with(n) => format!("{p}.{n}"),
+        (None, Some(n)) => n.to_owned(),
+        (p, _) => at(p),
+    };
+    if message.starts_with("unknown field") {
+        (child(quoted(message)), "unknown field".to_owned())
+    } else if message.starts_with("missing field") {
+        (child(quoted(message)), "missing".to_owned())
+    } else if message.starts_with("duplicate field") {
+        (child(quoted(message)), "given twice".to_owned())
+    } else if message.starts_with("unknown variant") || message.starts_with("invalid") {
+        (at(path), format!("must be {}", expected(message)))
+    } else {
+        (at(path), "malformed".to_owned())
+    }
 }
 
 /// A tier we sell, or `unknown_plan`.
 fn sold_tier(raw: &str) -> Result<PlanTier, DashboardError> {
     PlanTier::parse(raw)
         .filter(|t| PlanTier::SOLD.contains(t))
-        .ok_or_else(|| DashboardError::UnknownPlan(raw.chars().take(32).collect()))
+        .ok_or(DashboardError::UnknownPlan)
 }

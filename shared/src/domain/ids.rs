@@ -1,6 +1,8 @@
 //! Identifier newtypes. Each parses once at the edge (non-empty, at most 128
-//! visible ASCII characters: safe in a URL path segment after encoding, a log
-//! field, a DynamoDB key) and cannot be built any other way.
+//! visible ASCII characters, none of the URL's own delimiters `/ ? # %` or
+//! `\`, and not `.` or `..`: so it is one URL path segment after encoding
+//! whatever a client does with dots, a log field, a DynamoDB key) and cannot
+//! be built any other way.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,6 +17,12 @@ pub enum IdError {
     TooLong,
     #[error("contains a character outside visible ASCII")]
     InvalidCharacter,
+    /// `/ ? # % \`: would end or escape a URL path segment.
+    #[error("contains a URL delimiter (/ ? # % or \\)")]
+    UrlDelimiter,
+    /// `.` or `..`: a path segment that means "here" or "up".
+    #[error("is a dot segment")]
+    DotSegment,
 }
 
 fn check(raw: &str) -> Result<(), IdError> {
@@ -24,6 +32,13 @@ fn check(raw: &str) -> Result<(), IdError> {
         Err(IdError::TooLong)
     } else if !raw.bytes().all(|b| b.is_ascii_graphic()) {
         Err(IdError::InvalidCharacter)
+    } else if raw
+        .bytes()
+        .any(|b| matches!(b, b'/' | b'?' | b'#' | b'%' | b'\\'))
+    {
+        Err(IdError::UrlDelimiter)
+    } else if raw == "." || raw == ".." {
+        Err(IdError::DotSegment)
     } else {
         Ok(())
     }
@@ -101,6 +116,21 @@ mod tests {
         assert_eq!(AccountId::parse("a b"), Err(IdError::InvalidCharacter));
         assert_eq!(AccountId::parse("ü"), Err(IdError::InvalidCharacter));
         assert_eq!(AccountId::parse(&"a".repeat(129)), Err(IdError::TooLong));
+    }
+
+    #[test]
+    fn an_id_that_could_leave_its_url_path_segment_is_refused() {
+        for raw in ["a/b", "/", "a?b", "a#b", "50%", "%2F", "a\\b", "../x"] {
+            assert_eq!(CheckoutId::parse(raw), Err(IdError::UrlDelimiter), "{raw}");
+        }
+        for raw in [".", ".."] {
+            assert_eq!(CheckoutId::parse(raw), Err(IdError::DotSegment), "{raw}");
+        }
+        assert!(
+            CheckoutId::parse("...").is_ok(),
+            "only the dot segments themselves"
+        );
+        assert!(AccountId::parse("auth0|5f1c.a-b_c").is_ok());
     }
 
     #[test]

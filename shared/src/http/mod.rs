@@ -156,9 +156,15 @@ impl SecureHttp {
         if !self.permits(&request.url) {
             return Err(FetchError::InsecureUrl);
         }
+        // One key for every retry of a POST or PATCH: a retried create is
+        // the same create. (Our PATCH bodies also set absolute state —
+        // a product, a flag, a revoke — so a retry lands in the same state
+        // even where the key is not honoured.)
         let idempotency_key = match (&request.method, &request.idempotency_key) {
             (_, Some(key)) => Some(key.clone()),
-            (&Method::POST, None) => Some(uuid::Uuid::new_v4().to_string()),
+            (m, None) if *m == Method::POST || *m == Method::PATCH => {
+                Some(uuid::Uuid::new_v4().to_string())
+            }
             _ => None,
         };
         let mut attempt = 0;

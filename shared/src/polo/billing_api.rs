@@ -180,6 +180,44 @@ pub trait BillingApi: SubscriptionLookup {
     async fn list_products(&self, deadline: OffsetDateTime) -> Result<Vec<PoloProduct>, PoloError>;
 }
 
+/// The most pages of an account's subscriptions read before giving up
+/// (an account has one or two; this only bounds a misbehaving answer).
+const MAX_SUBSCRIPTION_PAGES: u32 = 20;
+
+/// Whether Polo still counts this subscription: anything but `canceled`,
+/// `incomplete_expired` or an `ended_at` — `trialing`, `active` (also when
+/// scheduled to cancel), `past_due`, `incomplete`, `unpaid`, `paused`, and a
+/// status we do not know yet (refusing a checkout is the safe side).
+fn has_not_ended(s: &wire::Subscription) -> bool {
+    !matches!(
+        s.status,
+        wire::SubscriptionStatus::Canceled | wire::SubscriptionStatus::IncompleteExpired
+    ) && s.ended_at.is_none()
+}
+
+/// The account's first Polo subscription that has not ended, asked of Polo
+/// itself: our account record can be behind (a webhook not landed yet, a
+/// second tab, a subscription made in Polo's own UI). `None`: none.
+pub async fn live_subscription(
+    polo: &dyn BillingApi,
+    account: &AccountId,
+    deadline: OffsetDateTime,
+) -> Result<Option<SubscriptionId>, PoloError> {
+    let mut page = 1;
+    loop {
+        let found = polo.list_subscriptions(account, page, deadline).await?;
+        if let Some(live) = found.items.iter().find(|s| has_not_ended(s)) {
+            return SubscriptionId::parse(&live.id)
+                .map(Some)
+                .map_err(|_| malformed("subscription.id"));
+        }
+        if page >= found.max_page.min(MAX_SUBSCRIPTION_PAGES) {
+            return Ok(None);
+        }
+        page += 1;
+    }
+}
+
 /// A wire field that did not parse into our type: Polo broke its contract.
 fn malformed(field: &'static str) -> PoloError {
     PoloError::Malformed(field)
