@@ -68,6 +68,7 @@ fn new_checkout(trial: TrialOffer) -> NewCheckout {
         return_url: "https://app.example.com/billing".into(),
         embed_origin: None,
         trial,
+        idempotency_key: "chk-key-test".into(),
     }
 }
 

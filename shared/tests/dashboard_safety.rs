@@ -372,3 +372,117 @@ async fn checkout_ids_that_are_not_ids_are_refused_before_any_polo_call() {
     assert_eq!(polo.calls(), 1);
     let _ = json!(null);
 }
+
+// ---------------------------------------------------------------------------
+// Double clicks make one checkout.
+
+/// `n` checkout requests for one account at once, spread over two
+/// dashboards (two Lambda instances) sharing the stores and Polo.
+async fn concurrent_checkouts(
+    n: usize,
+    tier: &'static str,
+) -> (Arc<billing::polo::memory::InMemoryPolo>, Vec<Value>, System) {
+    let system = System::new(OffsetDateTime::now_utc());
+    let polo = system.polo.clone();
+    let instances = [
+        Arc::new(dashboard(
+            &system,
+            polo.clone(),
+            settings(BillingProvider::Polo),
+        )),
+        Arc::new(dashboard(
+            &system,
+            polo.clone(),
+            settings(BillingProvider::Polo),
+        )),
+    ];
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let d = instances[i % 2].clone();
+        tasks.spawn(async move {
+            let body = format!(r#"{{"planTier":"{tier}"}}"#);
+            call(&d, Route::Checkout, Some(ACCOUNT), "", Some(&body)).await
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        answers.push(body);
+    }
+    (polo, answers, system)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_and_twenty_concurrent_checkouts_for_one_account_make_one_polo_checkout() {
+    for n in [2, 20] {
+        let (polo, answers, _system) = concurrent_checkouts(n, "pro").await;
+
+        assert_eq!(polo.created_checkouts().len(), 1, "{n} requests");
+        let urls: std::collections::BTreeSet<_> =
+            answers.iter().map(|a| a["url"].to_string()).collect();
+        assert_eq!(urls.len(), 1, "{n} requests, one url: {urls:?}");
+        let ids: std::collections::BTreeSet<_> = answers
+            .iter()
+            .map(|a| a["checkoutId"].to_string())
+            .collect();
+        assert_eq!(ids.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_spent_checkout_is_stepped_over_alike_by_every_request_and_another_tier_gets_its_own() {
+    let (polo, first, system) = concurrent_checkouts(2, "pro").await;
+    let id = first[0]["checkoutId"].as_str().unwrap().to_owned();
+    // Its hour is up.
+    let d = dashboard(&system, polo.clone(), settings(BillingProvider::Polo));
+    let spent = {
+        use billing::polo::billing_api::BillingApi;
+        let mut s = polo
+            .get_checkout(
+                &billing::domain::CheckoutId::parse(&id).unwrap(),
+                OffsetDateTime::now_utc() + Duration::seconds(5),
+            )
+            .await
+            .unwrap();
+        s.state = billing::polo::billing_api::CheckoutState::Expired;
+        s
+    };
+    polo.put_checkout(spent);
+
+    let (_, again) = call(
+        &d,
+        Route::Checkout,
+        Some(ACCOUNT),
+        "",
+        Some(r#"{"planTier":"pro"}"#),
+    )
+    .await;
+    let (_, again_too) = call(
+        &d,
+        Route::Checkout,
+        Some(ACCOUNT),
+        "",
+        Some(r#"{"planTier":"pro"}"#),
+    )
+    .await;
+    let (_, other_tier) = call(
+        &d,
+        Route::Checkout,
+        Some(ACCOUNT),
+        "",
+        Some(r#"{"planTier":"starter"}"#),
+    )
+    .await;
+
+    assert_ne!(
+        again["checkoutId"], first[0]["checkoutId"],
+        "a new checkout"
+    );
+    assert_eq!(
+        again["checkoutId"], again_too["checkoutId"],
+        "the same new one for both"
+    );
+    assert_ne!(other_tier["checkoutId"], again["checkoutId"]);
+    assert_eq!(polo.created_checkouts().len(), 3);
+}

@@ -233,6 +233,11 @@ async fn create_checkout(
         return_url,
         embed_origin: text("embed_origin"),
         trial,
+        idempotency_key: headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
     match stub.polo.create_checkout(&new, deadline()).await {
         Ok(c) => answer(StatusCode::CREATED, checkout_json(&c)),

@@ -195,3 +195,54 @@ async fn every_lifecycle_delivered_at_once_with_duplicates_converges_after_one_s
         state["provisioningPushes"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_checkouts_at_once_for_one_account_make_one_sandbox_checkout_and_one_url() {
+    // Arrange: one account's token, the request a double-clicking user sends.
+    let local = start_local().await;
+    let sandbox: Arc<Sandbox> = local
+        .running
+        .as_ref()
+        .and_then(|r| r.sandbox.clone())
+        .expect("the sandbox runs in-process");
+    let token = local.token("acct_double_click").await;
+
+    // Act: twenty at once, over HTTP, through the real Polo client.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (http, url, token) = (
+            local.http.clone(),
+            format!("{}/api/billing/checkout", local.app),
+            token.clone(),
+        );
+        tasks.spawn(async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(r#"{"planTier":"pro"}"#)
+                .send()
+                .await
+                .expect("checkout");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        });
+    }
+    let mut urls = std::collections::BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        urls.insert(body["url"].as_str().unwrap_or_default().to_owned());
+    }
+
+    // Assert: one checkout at Polo, the same URL to every request.
+    let created = sandbox.with_state(|state, _| {
+        state
+            .checkouts
+            .values()
+            .filter(|c| c.external_customer_id.as_deref() == Some("acct_double_click"))
+            .count()
+    });
+    assert_eq!(created, 1);
+    assert_eq!(urls.len(), 1, "{urls:?}");
+}

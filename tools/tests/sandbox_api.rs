@@ -57,6 +57,7 @@ async fn the_real_polo_client_drives_every_endpoint_the_project_uses() {
         return_url: "http://127.0.0.1:3000/billing".into(),
         embed_origin: None,
         trial: TrialOffer::Days(10),
+        idempotency_key: "chk-key-sandbox-api".into(),
     };
     let created = polo.create_checkout(&new, soon(5)).await.unwrap();
     assert_eq!(created.state, CheckoutState::Open);

@@ -4,13 +4,30 @@
 //! found by asking Polo itself (our record can be behind), so no account
 //! ends up paying for two. A legacy PayPal subscriber gets a trial covering
 //! the days already paid to PayPal.
+//!
+//! Double clicks make one checkout: the checkout is created with an
+//! `Idempotency-Key` derived from the account, the tier, the mode and the
+//! account's version, so every request that would make the same checkout —
+//! a double click, a second tab, two Lambda instances racing — sends the
+//! same key and Polo answers them all with the same checkout. There is no
+//! record of ours between deriving the key and creating the checkout, so a
+//! Lambda dying between the two leaves nothing to clean up: the next click
+//! derives the same key. Once that checkout has expired (its hour is up) or
+//! failed, the next key is derived from it and its id, so every request
+//! still agrees on one new checkout. Another tier (or mode) derives another
+//! key: a new checkout; the old one stays open at Polo until its hour ends
+//! (polo-api.md has no call to expire a checkout early; docs/POLO.md).
 
 use super::answer::{BillingResult, CheckoutMode, DashboardError};
 use super::{parse_body, sold_tier, Call, Dashboard};
 use crate::config::BillingProvider;
+use crate::domain::AccountId;
 use crate::domain::{AccountBilling, Provider};
-use crate::polo::billing_api::{live_subscription, NewCheckout, TrialOffer};
+use crate::polo::billing_api::{
+    live_subscription, CheckoutSession, CheckoutState, NewCheckout, TrialOffer,
+};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tracing::info;
 
@@ -68,7 +85,7 @@ pub(super) async fn checkout(
         .ok_or_else(|| DashboardError::internal("no product configured for a sold tier"))?;
     let trial = trial_offer(&account, now);
     let urls = &d.settings.urls;
-    let checkout = NewCheckout {
+    let mut checkout = NewCheckout {
         account: call.account.clone(),
         tier,
         product: product.clone(),
@@ -76,12 +93,9 @@ pub(super) async fn checkout(
         return_url: urls.return_url(),
         embed_origin: (mode == CheckoutMode::Embedded).then(|| urls.embed_origin()),
         trial,
+        idempotency_key: first_key(&call.account, tier.as_str(), mode, account.version),
     };
-    let session = d
-        .polo
-        .create_checkout(&checkout, call.deadline)
-        .await
-        .map_err(DashboardError::from_polo)?;
+    let session = one_open_checkout(d, &mut checkout, call.deadline).await?;
     let url = urls.polo_url(&session.url)?;
     info!(checkout_id = %session.id, plan_tier = %tier, trial = ?trial, "checkout created");
     Ok(BillingResult {
@@ -98,6 +112,59 @@ pub(super) async fn checkout(
             Provider::Polo,
         )
     })
+}
+
+/// How many spent checkouts (expired or failed) are stepped over before
+/// giving up: one an hour for a day without any change to the account.
+const MAX_SPENT_CHECKOUTS: usize = 24;
+
+fn digest(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    format!("checkout-{}", &hex::encode(hash.finalize())[..40])
+}
+
+/// The key every request for this checkout derives alike.
+fn first_key(account: &AccountId, tier: &str, mode: CheckoutMode, version: u64) -> String {
+    let mode = match mode {
+        CheckoutMode::Redirect => "redirect",
+        CheckoutMode::Embedded => "embedded",
+    };
+    digest(&[account.as_str(), tier, mode, &version.to_string()])
+}
+
+/// The key after `spent`: as deterministic as the first.
+fn next_key(key: &str, spent: &CheckoutSession) -> String {
+    digest(&[key, spent.id.as_str()])
+}
+
+/// Creates (or gets back, by its key) the account's checkout, stepping past
+/// ones that can no longer be paid.
+async fn one_open_checkout(
+    d: &Dashboard,
+    checkout: &mut NewCheckout,
+    deadline: OffsetDateTime,
+) -> Result<CheckoutSession, DashboardError> {
+    for _ in 0..MAX_SPENT_CHECKOUTS {
+        let session = d
+            .polo
+            .create_checkout(checkout, deadline)
+            .await
+            .map_err(DashboardError::from_polo)?;
+        match session.state {
+            CheckoutState::Expired | CheckoutState::Failed => {
+                info!(checkout_id = %session.id, state = session.state.as_str(), "the checkout for this key is spent; deriving the next");
+                checkout.idempotency_key = next_key(&checkout.idempotency_key, &session);
+            }
+            _ => return Ok(session),
+        }
+    }
+    Err(DashboardError::internal(
+        "every checkout derived for this account was spent",
+    ))
 }
 
 /// A PayPal subscriber still paid up gets a trial to the day their PayPal
@@ -127,7 +194,7 @@ fn trial_offer(account: &AccountBilling, now: OffsetDateTime) -> TrialOffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountId, PaypalLegacy, PlanTier};
+    use crate::domain::{PaypalLegacy, PlanTier};
     use time::macros::datetime;
 
     fn paypal_account(paid_through: OffsetDateTime) -> AccountBilling {
@@ -159,5 +226,25 @@ mod tests {
         );
         let fresh = AccountBilling::new(AccountId::parse("acct_new").unwrap());
         assert_eq!(trial_offer(&fresh, now), TrialOffer::ProductDefault);
+    }
+
+    #[test]
+    fn every_request_for_the_same_checkout_derives_the_same_key_and_any_difference_another() {
+        let a = AccountId::parse("acct_1").unwrap();
+        let key = first_key(&a, "pro", CheckoutMode::Redirect, 3);
+        assert_eq!(key, first_key(&a, "pro", CheckoutMode::Redirect, 3));
+        let others = [
+            first_key(
+                &AccountId::parse("acct_2").unwrap(),
+                "pro",
+                CheckoutMode::Redirect,
+                3,
+            ),
+            first_key(&a, "starter", CheckoutMode::Redirect, 3),
+            first_key(&a, "pro", CheckoutMode::Embedded, 3),
+            first_key(&a, "pro", CheckoutMode::Redirect, 4),
+        ];
+        assert!(others.iter().all(|o| o != &key));
+        assert!(key.len() <= 64 && key.starts_with("checkout-"));
     }
 }

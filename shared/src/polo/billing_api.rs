@@ -33,6 +33,10 @@ pub struct NewCheckout {
     /// Set for an in-app embedded checkout.
     pub embed_origin: Option<String>,
     pub trial: TrialOffer,
+    /// Sent as `Idempotency-Key`: requests that must make one checkout (a
+    /// double click, two tabs, two Lambda instances) send the same key and
+    /// get the same checkout back.
+    pub idempotency_key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -61,7 +61,8 @@ impl PoloClient {
         url: Url,
         deadline: OffsetDateTime,
     ) -> Result<T, PoloError> {
-        self.call(label, Method::GET, url, None, deadline).await
+        self.call(label, Method::GET, url, None, deadline, None)
+            .await
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(
@@ -73,7 +74,8 @@ impl PoloClient {
         deadline: OffsetDateTime,
     ) -> Result<T, PoloError> {
         let body = serde_json::to_vec(body).map_err(|e| PoloError::Unavailable(Box::new(e)))?;
-        self.call(label, method, url, Some(body), deadline).await
+        self.call(label, method, url, Some(body), deadline, None)
+            .await
     }
 
     /// One call: the key is read from memory (the cache) per request and
@@ -85,6 +87,7 @@ impl PoloClient {
         url: Url,
         body: Option<Vec<u8>>,
         deadline: OffsetDateTime,
+        idempotency_key: Option<String>,
     ) -> Result<T, PoloError> {
         let key = self
             .secrets
@@ -98,7 +101,7 @@ impl PoloClient {
             headers: Vec::new(),
             body,
             bearer: Some(&key),
-            idempotency_key: None,
+            idempotency_key,
             deadline,
         };
         let response = self.http.send(request).await.map_err(map_error)?;
@@ -163,9 +166,17 @@ impl BillingApi for PoloClient {
         deadline: OffsetDateTime,
     ) -> Result<CheckoutSession, PoloError> {
         let url = self.url(&["v1", "checkouts", ""])?;
-        let body = wire::CheckoutCreate::from(checkout);
+        let body = serde_json::to_vec(&wire::CheckoutCreate::from(checkout))
+            .map_err(|e| PoloError::Unavailable(Box::new(e)))?;
         let created: wire::Checkout = self
-            .send_json("polo.create_checkout", Method::POST, url, &body, deadline)
+            .call(
+                "polo.create_checkout",
+                Method::POST,
+                url,
+                Some(body),
+                deadline,
+                Some(checkout.idempotency_key.clone()),
+            )
             .await?;
         created.try_into()
     }

@@ -21,6 +21,8 @@ struct State {
     subscriptions: HashMap<String, wire::Subscription>,
     checkouts: HashMap<String, CheckoutSession>,
     created_checkouts: Vec<NewCheckout>,
+    /// Idempotency-Key → the checkout it created (Polo's behaviour, assumed).
+    checkout_keys: HashMap<String, String>,
     updates: Vec<(SubscriptionId, SubscriptionChange)>,
     portal_sessions: Vec<AccountId>,
     customers: HashMap<String, PoloCustomer>,
@@ -117,6 +119,13 @@ impl BillingApi for InMemoryPolo {
     ) -> Result<CheckoutSession, PoloError> {
         self.enter()?;
         let mut state = self.state();
+        if let Some(existing) = state
+            .checkout_keys
+            .get(&checkout.idempotency_key)
+            .and_then(|id| state.checkouts.get(id))
+        {
+            return Ok(existing.clone());
+        }
         state.created_checkouts.push(checkout.clone());
         let n = state.created_checkouts.len();
         let id = CheckoutId::parse(&format!("chk_mem_{n}"))
@@ -133,6 +142,10 @@ impl BillingApi for InMemoryPolo {
         state
             .checkouts
             .insert(session.id.as_str().to_owned(), session.clone());
+        state.checkout_keys.insert(
+            checkout.idempotency_key.clone(),
+            session.id.as_str().to_owned(),
+        );
         Ok(session)
     }
 

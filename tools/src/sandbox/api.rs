@@ -163,24 +163,41 @@ fn answer_post(
 }
 
 async fn create_checkout(State(sandbox): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(replay) = replayed(&sandbox, "checkouts", &headers) {
-        return replay;
-    }
     let request: CheckoutCreate = match parse(&body) {
         Ok(r) => r,
         Err(invalid) => return invalid.into_response(),
     };
     let public = sandbox.public_url().to_owned();
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("checkouts:{k}"));
+    // Looked up, created and remembered under one lock: requests racing
+    // with one key make one checkout (and a replay answers its current
+    // state, as a fresh GET would).
     let created = sandbox.with_state(|state, now| {
-        let id = state.create_checkout(request, now)?;
+        let known = key
+            .as_ref()
+            .and_then(|k| state.idempotent.get(k))
+            .and_then(|(_, body)| body["id"].as_str().map(str::to_owned));
+        let (id, status) = match known {
+            Some(id) => (id, StatusCode::OK),
+            None => (state.create_checkout(request, now)?, StatusCode::CREATED),
+        };
         let checkout = state
             .checkouts
             .get(&id)
             .ok_or(Refusal::NotFound("checkout"))?;
-        Ok::<_, Refusal>(state.checkout_json(checkout, &public))
+        let json = state.checkout_json(checkout, &public);
+        if let Some(k) = key {
+            state
+                .idempotent
+                .insert(k, (StatusCode::CREATED.as_u16(), json.clone()));
+        }
+        Ok::<_, Refusal>((status, json))
     });
     match created {
-        Ok(json) => answer_post(&sandbox, "checkouts", &headers, StatusCode::CREATED, json),
+        Ok((status, json)) => (status, axum::Json(json)).into_response(),
         Err(refusal) => refused(refusal),
     }
 }
