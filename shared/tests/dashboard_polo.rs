@@ -5,34 +5,26 @@
 
 mod support;
 
-use billing::clock::SystemClock;
 use billing::config::BillingProvider;
 use billing::dashboard::Route;
 use billing::domain::{AccountId, CheckoutId, PlanTier, ProductId, SubscriptionId};
-use billing::http::{RetryPolicy, SecureHttp};
 use billing::polo::api::PoloError;
 use billing::polo::billing_api::{
     BillingApi, CheckoutState, NewCheckout, Proration, SubscriptionChange, TrialOffer,
 };
 use billing::polo::client::PoloClient;
-use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use support::dashboard::{call, dashboard, settings};
+use support::polo::API_KEY;
 use support::system::{System, ACCOUNT};
 use time::{Duration, OffsetDateTime};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const API_KEY: &str = "polo_test_api_key_never_logged_7f3a";
-
 fn client(server: &MockServer) -> PoloClient {
-    let secrets = Arc::new(InMemorySecretSource::default());
-    secrets.set(SecretId::PoloApiKey, API_KEY);
-    let cached = Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock)));
-    let http = SecureHttp::new(true, RetryPolicy::default()).unwrap();
-    PoloClient::new(http, server.uri().parse().unwrap(), cached)
+    support::polo::client(&server.uri())
 }
 
 fn deadline() -> OffsetDateTime {

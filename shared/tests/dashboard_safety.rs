@@ -6,14 +6,11 @@
 
 mod support;
 
-use billing::clock::SystemClock;
 use billing::config::BillingProvider;
 use billing::dashboard::{Dashboard, Route};
 use billing::domain::PlanTier;
-use billing::http::{RetryPolicy, SecureHttp};
 use billing::polo::client::PoloClient;
-use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use support::dashboard::{call, call_with, dashboard, settings};
 use support::system::{System, ACCOUNT};
@@ -131,14 +128,8 @@ async fn checkout_is_refused_when_polo_cannot_say_whether_a_subscription_exists(
 // ---------------------------------------------------------------------------
 // A plan change whose PATCH fails: the answer is what a re-read says.
 
-const API_KEY: &str = "polo_test_api_key_never_logged_7f3a";
-
 fn client(server: &MockServer) -> PoloClient {
-    let secrets = Arc::new(InMemorySecretSource::default());
-    secrets.set(SecretId::PoloApiKey, API_KEY);
-    let cached = Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock)));
-    let http = SecureHttp::new(true, RetryPolicy::default()).unwrap();
-    PoloClient::new(http, server.uri().parse().unwrap(), cached)
+    support::polo::client(&server.uri())
 }
 
 /// An active pro subscriber (through a real webhook), a dashboard over the
@@ -363,14 +354,13 @@ async fn checkout_ids_that_are_not_ids_are_refused_before_any_polo_call() {
             "{name}"
         );
         assert_eq!(polo.calls(), 0, "{name}");
-        let _ = system;
+        assert_eq!(system.accounts.calls(), 0, "{name}");
     }
     // A well-formed id is looked up (and not found here).
     let (_system, polo, d) = in_memory();
     let (status, body) = call(&d, Route::Status, Some(ACCOUNT), "checkout_id=chk_1", None).await;
     assert_eq!((status, code(&body)), (404, "checkout_not_found"), "{body}");
     assert_eq!(polo.calls(), 1);
-    let _ = json!(null);
 }
 
 // ---------------------------------------------------------------------------

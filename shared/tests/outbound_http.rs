@@ -14,19 +14,15 @@ use billing::provisioning::{HttpProvisioner, ProvisionError, Provisioner, Provis
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use support::polo::API_KEY;
 use time::{Duration, OffsetDateTime};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const API_KEY: &str = "polo_test_api_key_never_logged_7f3a";
 const PROVISIONING_SECRET: &str = "whsec_cHJvdmlzaW9uaW5nLXRlc3Qtc2lnbmluZy1zZWNyZXQ=";
 
 fn client(server: &MockServer) -> PoloClient {
-    let secrets = Arc::new(InMemorySecretSource::default());
-    secrets.set(SecretId::PoloApiKey, API_KEY);
-    let cached = Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock)));
-    let http = SecureHttp::new(true, RetryPolicy::default()).unwrap();
-    PoloClient::new(http, server.uri().parse().unwrap(), cached)
+    support::polo::client(&server.uri())
 }
 
 fn deadline(seconds: i64) -> OffsetDateTime {

@@ -62,6 +62,15 @@ fn subscription_of(sandbox: &Sandbox, account: &str) -> String {
     })
 }
 
+/// The in-process sandbox behind a local stack started by the test.
+fn sandbox_of(local: &support::Local) -> Arc<Sandbox> {
+    local
+        .running
+        .as_ref()
+        .and_then(|r| r.sandbox.clone())
+        .expect("the sandbox runs in-process")
+}
+
 fn entitlement(v: &Value) -> Value {
     json!([v["entitled"], v["tier"], v["expiresAt"]])
 }
@@ -70,11 +79,7 @@ fn entitlement(v: &Value) -> Value {
 async fn every_lifecycle_delivered_at_once_with_duplicates_converges_after_one_sync() {
     // Arrange: the purchases, with every webhook held back.
     let local = start_local().await;
-    let sandbox: Arc<Sandbox> = local
-        .running
-        .as_ref()
-        .and_then(|r| r.sandbox.clone())
-        .expect("the sandbox runs in-process");
+    let sandbox = sandbox_of(&local);
     local.admin("/admin/webhooks/hold", json!({})).await;
     let tiers = ["starter", "pro", "enterprise"];
     let mut subscriptions = Vec::new();
@@ -200,11 +205,7 @@ async fn every_lifecycle_delivered_at_once_with_duplicates_converges_after_one_s
 async fn twenty_checkouts_at_once_for_one_account_make_one_sandbox_checkout_and_one_url() {
     // Arrange: one account's token, the request a double-clicking user sends.
     let local = start_local().await;
-    let sandbox: Arc<Sandbox> = local
-        .running
-        .as_ref()
-        .and_then(|r| r.sandbox.clone())
-        .expect("the sandbox runs in-process");
+    let sandbox = sandbox_of(&local);
     let token = local.token("acct_double_click").await;
 
     // Act: twenty at once, over HTTP, through the real Polo client.

@@ -1,13 +1,32 @@
 //! Polo payloads as polo-api.md describes them, and signed deliveries.
 
+use billing::clock::SystemClock;
+use billing::http::{RetryPolicy, SecureHttp};
+use billing::polo::client::PoloClient;
 use billing::polo::verifier::sign;
 use billing::secrets::SecretString;
+use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub const WEBHOOK_SECRET: &str = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0xMjM0NTY3ODkw";
 pub const ROTATED_SECRET: &str = "whsec_cm90YXRlZC13ZWJob29rLXNlY3JldC0wOTg3NjU0MzIx";
 
 /// A full `Subscription` object.
+/// The Polo API key of the tests that run the real client (never logged:
+/// the secret scan looks for it).
+pub const API_KEY: &str = "polo_test_api_key_never_logged_7f3a";
+
+/// The real Polo client against a stand-in at `base_url` (wiremock), with
+/// the default retry policy and [`API_KEY`].
+pub fn client(base_url: &str) -> PoloClient {
+    let secrets = Arc::new(InMemorySecretSource::default());
+    secrets.set(SecretId::PoloApiKey, API_KEY);
+    let cached = Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock)));
+    let http = SecureHttp::new(true, RetryPolicy::default()).expect("an HTTP client");
+    PoloClient::new(http, base_url.parse().expect("a URL"), cached)
+}
+
 pub fn subscription(id: &str, status: &str, account: &str) -> Value {
     json!({
         "id": id,

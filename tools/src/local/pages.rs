@@ -290,6 +290,7 @@ pub async fn sync(State(stack): Shared) -> Response {
             "mismatched": report.mismatched,
             "acknowledged": report.acknowledged,
             "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
+            "oldestUnacknowledgedIntentSeconds": report.oldest_unacknowledged_intent_seconds,
         }))
         .into_response(),
         Err(err) => (

@@ -123,12 +123,7 @@ impl Dispatcher {
         if reverse {
             held.reverse();
         }
-        let ids = {
-            let inner = self.inner();
-            held.iter()
-                .filter_map(|i| inner.events.get(*i).map(|e| e.id.clone()))
-                .collect()
-        };
+        let ids = self.ids_of(&held);
         let plan = Plan {
             trigger: "released",
             twice,
@@ -138,17 +133,21 @@ impl Dispatcher {
         ids
     }
 
+    /// The webhook ids of the events at `indices`, in that order.
+    fn ids_of(&self, indices: &[usize]) -> Vec<String> {
+        let inner = self.inner();
+        indices
+            .iter()
+            .filter_map(|i| inner.events.get(*i).map(|e| e.id.clone()))
+            .collect()
+    }
+
     /// Sends every held event at once, each delivery (and with `twice` its
     /// duplicate) on its own task, as Polo does when its endpoints deliver
     /// independently; stops holding. Returns the event ids.
     pub fn release_concurrently(self: &Arc<Self>, twice: bool) -> Vec<String> {
         let held = self.inner().held.take().unwrap_or_default();
-        let ids = {
-            let inner = self.inner();
-            held.iter()
-                .filter_map(|i| inner.events.get(*i).map(|e| e.id.clone()))
-                .collect()
-        };
+        let ids = self.ids_of(&held);
         let plan = Plan {
             trigger: "released",
             twice: false,
