@@ -1,6 +1,7 @@
 // The account store's HTTP actions (tests/contract/convex is the contract).
 // Every request: size cap, Standard Webhooks signature with
-// CONVEX_SIGNING_SECRET (±300 s), JSON body checked against the call's
+// CONVEX_SIGNING_SECRET (±300 s) over the method and path as well as the
+// body (a signature for one route is refused on another), JSON body checked against the call's
 // validator, then one internal query or mutation. Answers are JSON:
 //
 //   401 {"error":"invalid_signature"}            unsigned, wrongly signed, stale
@@ -103,6 +104,7 @@ function signedRoute<T>(
       const problem = await verifySignature(
         key,
         request.headers,
+        { method: request.method, path: new URL(request.url).pathname },
         body,
         Math.floor(Date.now() / 1000),
       );

@@ -1,7 +1,8 @@
 // Standard Webhooks verification of the Lambdas' requests (Rust:
 // shared/src/signing.rs signs them). The secret is `whsec_<base64>`; the HMAC
-// key is the base64-decoded part. The signed content is
-// `${webhook-id}.${webhook-timestamp}.${raw body}`; `webhook-signature` holds
+// key is the base64-decoded part. The signed content binds the route too:
+// `${webhook-id}.${webhook-timestamp}.${METHOD} ${path}.${raw body}`, so a
+// signature made for one call is refused on another; `webhook-signature` holds
 // one or more space-separated `v1,<base64 HMAC-SHA256>`. Web Crypto only, so
 // it runs in Convex's default runtime.
 
@@ -72,6 +73,7 @@ export type SignatureProblem =
 export async function verifySignature(
   key: CryptoKey,
   headers: Headers,
+  route: { method: string; path: string },
   body: Uint8Array,
   nowSeconds: number,
 ): Promise<SignatureProblem | null> {
@@ -102,7 +104,9 @@ export async function verifySignature(
   if (candidates.length === 0) {
     return "webhook-signature: missing or no v1 signature";
   }
-  const prefix = new TextEncoder().encode(`${id}.${timestamp}.`);
+  const prefix = new TextEncoder().encode(
+    `${id}.${timestamp}.${route.method} ${route.path}.`,
+  );
   const signed = new Uint8Array(prefix.length + body.length);
   signed.set(prefix, 0);
   signed.set(body, prefix.length);

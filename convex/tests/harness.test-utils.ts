@@ -134,6 +134,9 @@ export function billingOnly(stored: Record<string, unknown>) {
 }
 
 export type SignOptions = {
+  /** The route signed with the body (send() fills in its own path). */
+  path?: string;
+  method?: string;
   secret?: string;
   /** Unix seconds; default now. */
   timestamp?: number;
@@ -143,7 +146,7 @@ export type SignOptions = {
 /**
  * Standard Webhooks headers for `body`, computed here independently of the
  * code under test (as shared/src/signing.rs does: HMAC-SHA256 keyed with the
- * base64 after `whsec_`, over `${id}.${timestamp}.${body}`).
+ * base64 after `whsec_`, over `${id}.${timestamp}.${METHOD} ${path}.${body}`).
  */
 export async function signatureHeaders(
   body: string,
@@ -166,7 +169,9 @@ export async function signatureHeaders(
     await crypto.subtle.sign(
       "HMAC",
       key,
-      new TextEncoder().encode(`${id}.${timestamp}.${body}`),
+      new TextEncoder().encode(
+        `${id}.${timestamp}.${options.method ?? "POST"} ${options.path ?? ""}.${body}`,
+      ),
     ),
   );
   const signature = btoa(String.fromCharCode(...mac));
@@ -190,7 +195,9 @@ export async function send(
   const raw = typeof body === "string" ? body : JSON.stringify(body);
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    ...(options.unsigned ? {} : await signatureHeaders(raw, options)),
+    ...(options.unsigned
+      ? {}
+      : await signatureHeaders(raw, { path, ...options })),
     ...options.headers,
   };
   const response = await t.fetch(path, { method: "POST", headers, body: raw });

@@ -71,7 +71,7 @@ const badRequests: Attempt[] = [
   {
     name: "body changed after signing",
     send: async (t, p, b) => {
-      const headers = await signatureHeaders(JSON.stringify(b));
+      const headers = await signatureHeaders(JSON.stringify(b), { path: p });
       return send(t, p, { ...b, tampered: true }, { unsigned: true, headers });
     },
   },
@@ -79,6 +79,7 @@ const badRequests: Attempt[] = [
     name: "signature for another webhook-id",
     send: async (t, p, b) => {
       const headers = await signatureHeaders(JSON.stringify(b), {
+        path: p,
         id: "msg_a",
       });
       return send(t, p, b, {
@@ -91,6 +92,7 @@ const badRequests: Attempt[] = [
     name: "signature for another timestamp",
     send: async (t, p, b) => {
       const headers = await signatureHeaders(JSON.stringify(b), {
+        path: p,
         timestamp: now() - 1,
       });
       return send(t, p, b, {
@@ -104,6 +106,7 @@ const badRequests: Attempt[] = [
     send: async (t, p, b) => {
       const { "webhook-signature": _, ...rest } = await signatureHeaders(
         JSON.stringify(b),
+        { path: p },
       );
       void _;
       return send(t, p, b, { unsigned: true, headers: rest });
@@ -112,7 +115,7 @@ const badRequests: Attempt[] = [
   {
     name: "a v2 signature only",
     send: async (t, p, b) => {
-      const headers = await signatureHeaders(JSON.stringify(b));
+      const headers = await signatureHeaders(JSON.stringify(b), { path: p });
       const sig = headers["webhook-signature"].replace(/^v1,/, "v2,");
       return send(t, p, b, {
         unsigned: true,
@@ -121,10 +124,35 @@ const badRequests: Attempt[] = [
     },
   },
   {
+    // A valid signature, for the same body, made for another route.
+    name: "signed for another route",
+    send: async (t, p, b) => {
+      const other =
+        p === "/billing/v1/accounts/get"
+          ? "/billing/v1/accounts/compare-and-set"
+          : "/billing/v1/accounts/get";
+      const headers = await signatureHeaders(JSON.stringify(b), {
+        path: other,
+      });
+      return send(t, p, b, { unsigned: true, headers });
+    },
+  },
+  {
+    name: "signed for another method",
+    send: async (t, p, b) => {
+      const headers = await signatureHeaders(JSON.stringify(b), {
+        path: p,
+        method: "GET",
+      });
+      return send(t, p, b, { unsigned: true, headers });
+    },
+  },
+  {
     name: "a malformed timestamp",
     send: async (t, p, b) => {
       const ts = String(now());
       const headers = await signatureHeaders(JSON.stringify(b), {
+        path: p,
         timestamp: Number(ts),
       });
       return send(t, p, b, {
@@ -156,7 +184,9 @@ describe.each(successful)("%s", (path, name) => {
       const f = fixture(name);
       const before = await dump(t);
       const recording = recordDatabase();
-      const sent = await signatureHeaders(JSON.stringify(f.request.body));
+      const sent = await signatureHeaders(JSON.stringify(f.request.body), {
+        path,
+      });
       const answer = await attempt.send(t, path, f.request.body);
       recording.stop();
 
@@ -197,8 +227,10 @@ describe("the secret", () => {
   test("one matching signature among several is enough (Standard Webhooks rotation)", async () => {
     const t = await seeded("get-found");
     const body = JSON.stringify(fixture("get-found").request.body);
-    const good = await signatureHeaders(body, { id: "msg_rotation" });
+    const path = "/billing/v1/accounts/get";
+    const good = await signatureHeaders(body, { path, id: "msg_rotation" });
     const other = await signatureHeaders(body, {
+      path,
       id: "msg_rotation",
       secret: WRONG_SECRET,
     });

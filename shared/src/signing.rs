@@ -2,6 +2,11 @@
 //! actions and the provisioning orchestrator), each with a secret of its
 //! own. Kept apart from Polo's verifier on purpose: when Polo's scheme
 //! changes, these contracts do not.
+//!
+//! Calls to Convex also bind the route: their signed content is
+//! `{id}.{timestamp}.{METHOD} {path}.{body}`, so a signature made for one
+//! route (say, a read) is refused on another (a write), even within the
+//! five-minute window (docs/CONVEX.md).
 
 use crate::secrets::SecretString;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -14,9 +19,37 @@ use sha2::Sha256;
 pub struct SigningSecretError;
 
 /// The `webhook-id`, `webhook-timestamp` and `webhook-signature` headers
-/// for `body`, signed with `secret` (`whsec_<base64>`).
+/// for `body`, signed with `secret` (`whsec_<base64>`): plain Standard
+/// Webhooks (the orchestrator's contract).
 pub fn signature_headers(
     secret: &SecretString,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<Vec<(&'static str, String)>, SigningSecretError> {
+    sign(secret, b"", body, now_unix)
+}
+
+/// The same headers for a call that must not be replayable on another
+/// route: the method and path are signed too (the Convex contract).
+pub fn route_signature_headers(
+    secret: &SecretString,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<Vec<(&'static str, String)>, SigningSecretError> {
+    sign(secret, &route_prefix(method, path), body, now_unix)
+}
+
+/// What a route-bound signature signs before the body:
+/// `{METHOD} {path}.` (verifiers prepend it to the body they check).
+pub fn route_prefix(method: &str, path: &str) -> Vec<u8> {
+    format!("{method} {path}.").into_bytes()
+}
+
+fn sign(
+    secret: &SecretString,
+    prefix: &[u8],
     body: &[u8],
     now_unix: i64,
 ) -> Result<Vec<(&'static str, String)>, SigningSecretError> {
@@ -30,6 +63,7 @@ pub fn signature_headers(
     let timestamp = now_unix.to_string();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| SigningSecretError)?;
     mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(prefix);
     mac.update(body);
     let signature = format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()));
     Ok(vec![
@@ -68,6 +102,40 @@ mod tests {
             true,
         );
         assert!(verified.is_ok());
+    }
+
+    #[test]
+    fn a_route_bound_signature_verifies_only_for_its_own_method_and_path() {
+        let secret = SecretString::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let body = br#"{"accountId":"acct_1"}"#;
+        let path = "/billing/v1/accounts/get";
+        let headers = route_signature_headers(&secret, "POST", path, body, 1_700_000_000).unwrap();
+        let get = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.as_str())
+        };
+        let prepared = crate::polo::verifier::WebhookSecret::new(&secret).unwrap();
+        let verify_for = |method: &str, path: &str| {
+            let content = [route_prefix(method, path).as_slice(), body].concat();
+            crate::polo::verifier::verify(
+                &content,
+                crate::polo::verifier::SignatureHeaders {
+                    id: get("webhook-id"),
+                    timestamp: get("webhook-timestamp"),
+                    signature: get("webhook-signature"),
+                },
+                std::slice::from_ref(&prepared),
+                1_700_000_000,
+                true,
+            )
+            .is_ok()
+        };
+
+        assert!(verify_for("POST", path));
+        assert!(!verify_for("POST", "/billing/v1/accounts/compare-and-set"));
+        assert!(!verify_for("GET", path));
     }
 
     #[test]

@@ -57,7 +57,13 @@ async fn answer(
         timestamp: get("webhook-timestamp"),
         signature: get("webhook-signature"),
     };
-    if let Err(err) = verify(&body, signed, &[secret], now, true) {
+    // The route is signed too: `{METHOD} {path}.` before the body.
+    let content = [
+        billing::signing::route_prefix(method.as_str(), uri.path()).as_slice(),
+        &body,
+    ]
+    .concat();
+    if let Err(err) = verify(&content, signed, &[secret], now, true) {
         seen.problems.push(format!("signature: {err}"));
         return (
             StatusCode::UNAUTHORIZED,

@@ -72,7 +72,8 @@ async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, String) {
-    if !crate::signed(&headers, &body, &stub.secret) {
+    let path = format!("/billing/v1/accounts/{call}");
+    if !crate::signed_for_route(&headers, "POST", &path, &body, &stub.secret) {
         return reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": "invalid_signature"}),

@@ -29,6 +29,23 @@ pub fn signed(
         .is_ok()
 }
 
+/// Whether a request to the Convex stand-in carries a valid route-bound
+/// signature (`{id}.{timestamp}.{METHOD} {path}.{body}`, ±300 s).
+pub fn signed_for_route(
+    headers: &axum::http::HeaderMap,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    secret: &billing::polo::verifier::WebhookSecret,
+) -> bool {
+    let content = [
+        billing::signing::route_prefix(method, path).as_slice(),
+        body,
+    ]
+    .concat();
+    signed(headers, &content, secret)
+}
+
 /// Serves `router` on a free loopback port in the background and returns
 /// its base URL (`http://127.0.0.1:<port>`): how the tests and harnesses
 /// start the stand-ins the real binaries call.

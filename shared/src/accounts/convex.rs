@@ -7,7 +7,7 @@ use super::{AccountStore, AccountStoreError, AuditEntry, Page};
 use crate::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use crate::http::{deadline, FetchError, FetchRequest, SecureHttp};
 use crate::secrets::SecretString;
-use crate::signing::signature_headers;
+use crate::signing::route_signature_headers;
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -77,8 +77,11 @@ impl ConvexAccountStore {
         })?;
         let body =
             serde_json::to_vec(&body).map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
-        let headers = signature_headers(
+        // The route is signed too: a signature for one call is refused on another.
+        let headers = route_signature_headers(
             &self.secret,
+            Method::POST.as_str(),
+            url.path(),
             &body,
             OffsetDateTime::now_utc().unix_timestamp(),
         )

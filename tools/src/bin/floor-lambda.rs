@@ -113,8 +113,10 @@ impl Floor {
             .duration_since(std::time::UNIX_EPOCH)?
             .as_secs() as i64;
         let mut headers = vec![("content-type", "application/json".to_owned())];
-        headers.extend(billing::signing::signature_headers(
+        headers.extend(billing::signing::route_signature_headers(
             &self.secret,
+            "POST",
+            "/billing/v1/accounts/get",
             body,
             now,
         )?);
