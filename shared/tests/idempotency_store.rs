@@ -113,6 +113,40 @@ async fn an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off(
     );
 }
 
+async fn an_expired_claim_is_not_taken_over_by_another_body(store: &dyn IdempotencyStore) {
+    let first = delivery("msg_body", br#"{"a":1}"#);
+    let held = claimed(
+        store
+            .claim(&first, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
+    let later = NOW + Duration::seconds(10);
+    let other = delivery("msg_body", br#"{"a":2}"#);
+
+    let record = existing(
+        store
+            .claim(&other, later + Duration::seconds(9), later)
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(record.status, RecordStatus::InProgress);
+    assert_eq!(
+        record.delivery.body_hash, first.body_hash,
+        "the first body's record stands"
+    );
+    assert_eq!(record.claim_token, Some(held.token.clone()));
+    // The same body still takes it over.
+    let fresh = claimed(
+        store
+            .claim(&first, later + Duration::seconds(9), later)
+            .await
+            .unwrap(),
+    );
+    assert!(fresh.took_over);
+}
+
 async fn completion_keeps_the_record_for_thirty_days_and_answers_later_claims(
     store: &dyn IdempotencyStore,
 ) {
@@ -288,6 +322,7 @@ contract!(
     a_first_claim_is_granted,
     a_held_key_returns_the_existing_in_progress_record,
     an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off,
+    an_expired_claim_is_not_taken_over_by_another_body,
     completion_keeps_the_record_for_thirty_days_and_answers_later_claims,
     a_released_claim_can_be_claimed_again,
     parking_a_claim_keeps_the_exact_payload_and_no_expiry,

@@ -370,6 +370,51 @@ async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
 }
 
 #[tokio::test]
+async fn an_expired_claim_is_not_taken_over_by_another_body_which_is_parked_as_a_conflict() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    let delivery = Delivery {
+        key: RecordKey::for_delivery("msg_crashed"),
+        body_hash: BodyHash::of(&body),
+        endpoint: "webhook-subscription-created".into(),
+        webhook_id: "msg_crashed".into(),
+        verification: "v1".into(),
+        event_type: None,
+        account_id: None,
+        received_at: h.clock.now(),
+    };
+    h.store
+        .claim(
+            &delivery,
+            h.clock.now() + Duration::seconds(9),
+            h.clock.now(),
+        )
+        .await
+        .unwrap();
+    h.clock.advance(Duration::seconds(10));
+    let other = created("acct_2");
+
+    let answer = h.deliver("msg_crashed", &other).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["reason"], "body_conflict");
+    let original = h.record("msg_crashed").unwrap();
+    assert_eq!(
+        original.status,
+        RecordStatus::InProgress,
+        "left for its own retry"
+    );
+    assert_eq!(original.delivery.body_hash, BodyHash::of(&body));
+    assert!(
+        h.handler.recorded().is_empty(),
+        "the other body was not handled"
+    );
+    // The original body's retry still takes its claim over and finishes.
+    let retried = h.deliver("msg_crashed", &body).await;
+    assert_eq!(retried.body["status"], "processed");
+}
+
+#[tokio::test]
 async fn the_same_id_with_another_body_is_parked_under_the_id_and_body_hash() {
     let h = harness(Endpoint::SubscriptionCreated);
     h.deliver("msg_reused", &created("acct_1")).await;

@@ -103,7 +103,8 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
             None => false,
             Some(existing)
                 if existing.status == RecordStatus::InProgress
-                    && existing.lease_expires_at.is_some_and(|lease| lease < now) =>
+                    && existing.lease_expires_at.is_some_and(|lease| lease < now)
+                    && existing.delivery.body_hash == delivery.body_hash =>
             {
                 true
             }

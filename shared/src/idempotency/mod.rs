@@ -200,8 +200,10 @@ pub enum StoreError {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Creates an `IN_PROGRESS` record, or takes over one whose lease ended
-    /// before `now`, in one conditional write. Any other existing record is
-    /// returned as it stands (one call: a duplicate costs exactly this).
+    /// before `now` and whose body hash is the same, in one conditional
+    /// write. Any other existing record — a held or finished one, or an
+    /// expired claim of another body — is returned as it stands (one call:
+    /// a duplicate costs exactly this).
     async fn claim(
         &self,
         delivery: &Delivery,

@@ -165,12 +165,17 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            // An expired claim is taken over only by the same body: another
+            // body under the same id is a conflict to park, never a reason
+            // to replace the record being handled.
             .condition_expression(
-                "attribute_not_exists(pk) OR (#status = :in_progress AND leaseExpiresAt < :now)",
+                "attribute_not_exists(pk) OR (#status = :in_progress AND leaseExpiresAt < :now AND #hash = :hash)",
             )
             .expression_attribute_names("#status", Attr::Status.name())
+            .expression_attribute_names("#hash", Attr::BodyHash.name())
             .expression_attribute_values(":in_progress", s(RecordStatus::InProgress.as_str()))
             .expression_attribute_values(":now", millis(now))
+            .expression_attribute_values(":hash", s(delivery.body_hash.as_str()))
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
