@@ -481,3 +481,33 @@ async fn a_push_whose_answer_was_lost_then_a_revoke_is_pushed_and_the_intent_age
         vec![660.0, 0.0]
     );
 }
+
+#[tokio::test]
+async fn a_misrouted_delivery_first_does_not_make_the_id_a_duplicate_for_the_right_endpoint() {
+    let system = System::new(NOW);
+    let (status, parked) = system
+        .deliver_to(
+            Endpoint::SubscriptionCreated,
+            "msg_first",
+            "subscription.active",
+            active(),
+        )
+        .await;
+    assert_eq!(
+        (status, parked["reason"].as_str()),
+        (200, Some("misrouted"))
+    );
+
+    let (status, right) = system
+        .deliver_to(
+            Endpoint::SubscriptionUpdated,
+            "msg_first",
+            "subscription.active",
+            active(),
+        )
+        .await;
+
+    assert_eq!((status, right["status"].as_str()), (200, Some("processed")));
+    assert_eq!(system.account().billing_status, BillingStatus::Active);
+    assert_orchestrator_matches_account(&system);
+}

@@ -193,7 +193,8 @@ async fn a_parked_misrouted_event_replayed_after_the_fix_lands_exactly_once() {
     let parked = system.store.list_parked(10).await.unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].park_reason.as_ref().unwrap().code, "misrouted");
-    let key = RecordKey::for_delivery("msg_mis");
+    // Parked under its own key: the id and the endpoint that received it.
+    let key = RecordKey::for_misrouted("msg_mis", "webhook-subscription-created");
     let replay = replayer(&system);
 
     let first = replay.replay(&key, deadline(&system)).await.unwrap();
@@ -214,7 +215,8 @@ async fn a_parked_misrouted_event_replayed_after_the_fix_lands_exactly_once() {
         .collect();
     assert_eq!(applied.len(), 1, "applied exactly once");
     assert!(system.store.list_parked(10).await.unwrap().is_empty());
-    // Polo's own redelivery of it is now a duplicate.
+    // Polo's own delivery of it to the right endpoint is not taken for a
+    // duplicate of the misrouted copy: it is processed, and changes nothing.
     let (_, redelivered) = system
         .deliver_to(
             Endpoint::SubscriptionUpdated,
@@ -223,7 +225,16 @@ async fn a_parked_misrouted_event_replayed_after_the_fix_lands_exactly_once() {
             active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z"),
         )
         .await;
-    assert_eq!(redelivered["status"], "duplicate");
+    assert_eq!(redelivered["status"], "processed");
+    let applied_after: Vec<_> = system
+        .accounts
+        .audit_rows(&account_id())
+        .into_iter()
+        .filter(|row| row.event_id == "msg_mis")
+        .filter(|row| row.event_type == "subscription.active")
+        .collect();
+    assert_eq!(applied_after.len(), 1, "still applied exactly once");
+    assert_eq!(system.account(), account);
 }
 
 #[tokio::test]
@@ -238,7 +249,7 @@ async fn a_replay_that_meets_an_outage_leaves_the_event_parked_for_the_next_try(
             snapshot,
         )
         .await;
-    let key = RecordKey::for_delivery("msg_out");
+    let key = RecordKey::for_misrouted("msg_out", "webhook-payment-failed");
     system.accounts.fail(AccountOp::Get);
 
     let failed = replayer(&system).replay(&key, deadline(&system)).await;
@@ -269,7 +280,7 @@ async fn an_event_still_unprocessable_is_parked_again_with_its_new_reason() {
             unknown,
         )
         .await;
-    let key = RecordKey::for_delivery("msg_prod");
+    let key = RecordKey::for_misrouted("msg_prod", "webhook-payment-failed");
 
     let outcome = replayer(&system)
         .replay(&key, deadline(&system))

@@ -271,10 +271,16 @@ async fn an_event_sent_to_the_wrong_endpoint_is_parked_as_misrouted() {
 
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["reason"], "misrouted");
-    let record = h.record("msg_misrouted").unwrap();
+    let record = h
+        .record("msg_misrouted@webhook-subscription-created")
+        .unwrap();
     assert_eq!(record.status, RecordStatus::Parked);
     assert_eq!(record.delivery.endpoint, "webhook-subscription-created");
     assert!(h.handler.recorded().is_empty());
+    assert!(
+        h.record("msg_misrouted").is_none(),
+        "the id itself stays free"
+    );
 }
 
 #[tokio::test]

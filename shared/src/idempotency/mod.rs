@@ -31,6 +31,14 @@ impl RecordKey {
         Self(webhook_id.to_owned())
     }
 
+    /// A delivery to an endpoint that does not handle its type: parked under
+    /// a key of its own (the id and the endpoint that received it), so the
+    /// same id delivered to the right endpoint is still processed there, not
+    /// taken for a duplicate.
+    pub fn for_misrouted(webhook_id: &str, endpoint: &str) -> Self {
+        Self(format!("{webhook_id}@{endpoint}"))
+    }
+
     pub fn for_conflicting_body(webhook_id: &str, hash: &BodyHash) -> Self {
         Self(format!("{webhook_id}#{}", hash.as_str()))
     }

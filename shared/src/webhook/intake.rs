@@ -143,6 +143,9 @@ impl Intake {
                 "misrouted",
                 format!("type: not handled by the {} endpoint", self.endpoint.slug()),
             );
+            // Its own key: Polo's delivery of the same id to the endpoint
+            // that handles it must not read as a duplicate of this one.
+            delivery.key = RecordKey::for_misrouted(&delivery.webhook_id, &delivery.endpoint);
             return self.park(&delivery, reason, body).await;
         }
 
