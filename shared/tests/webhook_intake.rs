@@ -341,15 +341,13 @@ async fn an_event_held_by_another_attempt_is_answered_409() {
     assert!(h.handler.recorded().is_empty());
 }
 
-#[tokio::test]
-async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
-    let h = harness(Endpoint::SubscriptionCreated);
-    let body = created("acct_1");
+/// An attempt that claimed `id` for `body` and died: its lease has passed.
+async fn crashed_claim(h: &Harness, id: &str, body: &[u8]) {
     let delivery = Delivery {
-        key: RecordKey::for_delivery("msg_crashed"),
-        body_hash: BodyHash::of(&body),
+        key: RecordKey::for_delivery(id),
+        body_hash: BodyHash::of(body),
         endpoint: "webhook-subscription-created".into(),
-        webhook_id: "msg_crashed".into(),
+        webhook_id: id.into(),
         verification: "v1".into(),
         event_type: None,
         account_id: None,
@@ -364,6 +362,13 @@ async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
         .await
         .unwrap();
     h.clock.advance(Duration::seconds(10));
+}
+
+#[tokio::test]
+async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    let body = created("acct_1");
+    crashed_claim(&h, "msg_crashed", &body).await;
 
     let answer = h.deliver("msg_crashed", &body).await;
 
@@ -379,25 +384,7 @@ async fn a_claim_whose_deadline_passed_is_taken_over_by_the_retry() {
 async fn an_expired_claim_is_not_taken_over_by_another_body_which_is_parked_as_a_conflict() {
     let h = harness(Endpoint::SubscriptionCreated);
     let body = created("acct_1");
-    let delivery = Delivery {
-        key: RecordKey::for_delivery("msg_crashed"),
-        body_hash: BodyHash::of(&body),
-        endpoint: "webhook-subscription-created".into(),
-        webhook_id: "msg_crashed".into(),
-        verification: "v1".into(),
-        event_type: None,
-        account_id: None,
-        received_at: h.clock.now(),
-    };
-    h.store
-        .claim(
-            &delivery,
-            h.clock.now() + Duration::seconds(9),
-            h.clock.now(),
-        )
-        .await
-        .unwrap();
-    h.clock.advance(Duration::seconds(10));
+    crashed_claim(&h, "msg_crashed", &body).await;
     let other = created("acct_2");
 
     let answer = h.deliver("msg_crashed", &other).await;
