@@ -54,9 +54,14 @@ pub enum Command {
     /// are issued or revoked to match.
     Reconcile(ReconcileArgs),
 
-    /// List or reprocess parked webhook events (after the fix).
+    /// List, reprocess or discard parked webhook events (after the fix).
     #[command(subcommand)]
     Replay(ReplayCommand),
+
+    /// The webhook inbox: deliveries recorded but not finished yet
+    /// (`PENDING` after a transient fault, or `IN_PROGRESS`).
+    #[command(subcommand)]
+    Inbox(InboxCommand),
 }
 
 #[derive(Debug, Args)]
@@ -98,8 +103,35 @@ pub enum ReplayCommand {
     },
     /// Reprocess parked events (the signature's time window is skipped: they
     /// were verified on arrival). Idempotent: a replayed event is not parked
-    /// any more, so replaying it again does nothing.
+    /// any more, so replaying it again does nothing. A replay that fails
+    /// leaves the event parked, as it was. `--all` skips `body_conflict`
+    /// records (a second body under a known id): name each one to replay it.
     Run(ReplayRunArgs),
+    /// Resolve a parked event WITHOUT applying it (e.g. a test event sent to
+    /// production). Recorded on the event with the reason; it then expires
+    /// like a completed one (30 days).
+    Discard {
+        /// The parked record's key (as `replay list` shows it).
+        key: String,
+        /// Why it is discarded (kept on the record, and logged).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Open deliveries, earliest due first: key, status, attempts, age.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Run the retry sweep now (what `webhook-retry` does every minute).
+    /// With a key, that PENDING delivery is made due first.
+    Retry {
+        /// A PENDING record's key (as `inbox list` shows it).
+        key: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,13 +1,14 @@
-//! `reconcile` and `replay`: thin loops over the shared crate's
-//! [`Reconciler`] and [`Replayer`], with text or JSON output.
+//! `reconcile`, `replay` and `inbox`: thin loops over the shared crate's
+//! [`Reconciler`], [`Replayer`] and [`Sweeper`], with text or JSON output.
 
 use crate::progress;
 use billing::domain::AccountId;
 use billing::idempotency::RecordKey;
 use billing::reconcile::{Reconciler, RunReport};
-use billing::webhook::{ReplayOutcome, Replayer};
+use billing::webhook::{ReplayOutcome, Replayer, Sweeper};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
+use tracing::warn;
 
 /// How a command ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,24 +120,40 @@ pub async fn replay_list(replayer: &Replayer, limit: usize, json: bool) -> Resul
     Ok(Ended::Done)
 }
 
+/// Records parked because a second body arrived under a known id: a
+/// person must decide which body is right, so `--all` never replays them.
+const NAMED_ONLY: &str = "body_conflict";
+
 pub async fn replay_run(
     replayer: &Replayer,
     key: Option<&str>,
     json: bool,
 ) -> Result<Ended, String> {
+    let mut skipped = Vec::new();
     let keys: Vec<RecordKey> = match key {
         Some(key) => vec![RecordKey::from_stored(key)],
-        None => replayer
-            .store
-            .list_parked(1000)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|r| r.delivery.key)
-            .collect(),
+        None => {
+            let parked = replayer
+                .store
+                .list_parked(1000)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (named_only, rest): (Vec<_>, Vec<_>) = parked
+                .into_iter()
+                .partition(|r| r.park_reason.as_ref().is_some_and(|p| p.code == NAMED_ONLY));
+            skipped = named_only.into_iter().map(|r| r.delivery.key).collect();
+            rest.into_iter().map(|r| r.delivery.key).collect()
+        }
     };
     let mut results = Vec::new();
     let mut failed = false;
+    for key in &skipped {
+        let text = "skipped: body_conflict records are replayed only when named";
+        if !json {
+            println!("{key}: {text}");
+        }
+        results.push(json!({"key": key.as_str(), "outcome": text}));
+    }
     for key in keys {
         let outcome = replayer.replay(&key, deadline()).await;
         let text = match &outcome {
@@ -147,9 +164,13 @@ pub async fn replay_run(
             Ok(ReplayOutcome::NotParked(status)) => {
                 format!("not parked ({})", status.map_or("absent", |s| s.as_str()))
             }
+            Ok(ReplayOutcome::HeldByAnotherReplay) => {
+                failed = true;
+                "not replayed: another replay holds it right now".to_owned()
+            }
             Err(err) => {
                 failed = true;
-                format!("failed, still parked: {err}")
+                format!("failed: {}", billing::telemetry::error_chain(err))
             }
         };
         if !json {
@@ -161,6 +182,131 @@ pub async fn replay_run(
         println!("{}", json!({ "replayed": results }));
     }
     Ok(if failed {
+        Ended::SomeFailed
+    } else {
+        Ended::Done
+    })
+}
+
+pub async fn replay_discard(
+    replayer: &Replayer,
+    key: &str,
+    reason: &str,
+    json: bool,
+) -> Result<Ended, String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err("--reason: must not be empty (it is the audit record)".into());
+    }
+    let key = RecordKey::from_stored(key);
+    let now = replayer.clock.now();
+    let discarded = replayer
+        .store
+        .discard_parked(&key, reason, now)
+        .await
+        .map_err(|e| billing::telemetry::error_chain(&e))?;
+    if discarded {
+        // The audit trail: on the record (discardReason) and in the log.
+        warn!(key = %key, reason, "parked event discarded by an operator");
+    }
+    let text = if discarded {
+        "discarded (not applied); it expires in 30 days"
+    } else {
+        "not discarded: not parked, or a replay holds it"
+    };
+    if json {
+        println!(
+            "{}",
+            json!({"key": key.as_str(), "discarded": discarded, "outcome": text})
+        );
+    } else {
+        println!("{key}: {text}");
+    }
+    Ok(if discarded {
+        Ended::Done
+    } else {
+        Ended::SomeFailed
+    })
+}
+
+pub async fn inbox_list(sweeper: &Sweeper, limit: usize, json: bool) -> Result<Ended, String> {
+    let page = sweeper
+        .store
+        .list_open(None, limit)
+        .await
+        .map_err(|e| billing::telemetry::error_chain(&e))?;
+    let now = sweeper.clock.now();
+    let rows: Vec<_> = page
+        .records
+        .iter()
+        .map(|r| {
+            json!({
+                "key": r.key.as_str(),
+                "status": r.status.as_str(),
+                "attempts": r.attempts,
+                "ageSeconds": (now - r.received_at).whole_seconds(),
+                "dueInSeconds": (r.due_at - now).whole_seconds(),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", json!({ "open": rows, "more": page.next.is_some() }));
+    } else if rows.is_empty() {
+        println!("the inbox is empty");
+    } else {
+        for r in &page.records {
+            println!(
+                "{}  {}  {} attempt(s)  {}s old  due in {}s",
+                r.key,
+                r.status.as_str(),
+                r.attempts,
+                (now - r.received_at).whole_seconds(),
+                (r.due_at - now).whole_seconds().max(0),
+            );
+        }
+    }
+    Ok(Ended::Done)
+}
+
+pub async fn inbox_retry(
+    sweeper: &Sweeper,
+    key: Option<&str>,
+    json: bool,
+) -> Result<Ended, String> {
+    if let Some(key) = key {
+        let key = RecordKey::from_stored(key);
+        let made_due = sweeper
+            .store
+            .expedite(&key, sweeper.clock.now())
+            .await
+            .map_err(|e| billing::telemetry::error_chain(&e))?;
+        if !made_due {
+            return Err(format!("{key}: not PENDING (see `admin inbox list`)"));
+        }
+    }
+    let report = sweeper
+        .run(deadline())
+        .await
+        .map_err(|e| billing::telemetry::error_chain(&e))?;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "open": report.open,
+                "applied": report.applied,
+                "parked": report.parked,
+                "deferred": report.deferred,
+                "unrecorded": report.unrecorded,
+                "takenElsewhere": report.taken_elsewhere,
+            })
+        );
+    } else {
+        println!(
+            "swept {} open record(s): {} applied, {} parked, {} failed again (still pending), {} not recorded",
+            report.open, report.applied, report.parked, report.deferred, report.unrecorded
+        );
+    }
+    Ok(if report.deferred + report.unrecorded > 0 {
         Ended::SomeFailed
     } else {
         Ended::Done

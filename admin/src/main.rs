@@ -3,7 +3,7 @@
 //! scripts can trust: 0 done, 1 some failed (rerun), 2 usage or
 //! configuration, 3 interrupted (rerun to finish).
 
-use admin::cli::{Cli, Command, ReplayCommand};
+use admin::cli::{Cli, Command, InboxCommand, ReplayCommand};
 use admin::commands::{self, Ended};
 use admin::migrate;
 use billing::http::RetryPolicy;
@@ -47,9 +47,33 @@ async fn main() -> ExitCode {
                 ReplayCommand::Run(args) => {
                     commands::replay_run(&replayer, args.key.as_deref(), cli.json).await
                 }
+                ReplayCommand::Discard { key, reason } => {
+                    commands::replay_discard(&replayer, &key, &reason, cli.json).await
+                }
             }
             .map(ended)
             .map_err(|e| (1, e)),
+        },
+        Command::Inbox(command) => match billing::app::replayer(&reconciler).await {
+            Err(err) => Err((2, billing::telemetry::error_chain(&err))),
+            Ok(replayer) => {
+                let sweeper = billing::webhook::Sweeper {
+                    store: replayer.store.clone(),
+                    handler: replayer.handler.clone(),
+                    clock: replayer.clock.clone(),
+                    metrics: Arc::new(admin::metrics::LogMetrics),
+                };
+                match command {
+                    InboxCommand::List { limit } => {
+                        commands::inbox_list(&sweeper, limit, cli.json).await
+                    }
+                    InboxCommand::Retry { key } => {
+                        commands::inbox_retry(&sweeper, key.as_deref(), cli.json).await
+                    }
+                }
+                .map(ended)
+                .map_err(|e| (1, e))
+            }
         },
     };
     match result {

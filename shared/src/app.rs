@@ -11,7 +11,7 @@ use crate::dashboard::{Dashboard, Settings, UrlPolicy, POLO_BUDGET};
 use crate::domain::Policy;
 use crate::handlers::lifecycle::LifecycleHandler;
 use crate::http::{RetryPolicy, SecureHttp};
-use crate::idempotency::DynamoDbIdempotencyStore;
+use crate::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore};
 use crate::paypal::{Canceller, PaypalClient};
 use crate::polo::api::SubscriptionLookup;
 use crate::polo::client::PoloClient;
@@ -24,7 +24,7 @@ use crate::secrets::{
 };
 use crate::telemetry::{error_chain, EmfStdout, MetricSink};
 use crate::updater::AccountUpdater;
-use crate::webhook::{Intake, Replayer, WebhookKeys};
+use crate::webhook::{EventHandler, Intake, Replayer, Sweeper, WebhookKeys};
 use std::sync::Arc;
 use time::Duration;
 
@@ -94,20 +94,23 @@ impl Writers<'_> {
     }
 }
 
-/// Builds a webhook function's intake from the process environment.
-pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> {
-    let calls_polo = endpoint == Endpoint::PaymentSucceeded;
+/// What every function that handles webhook events builds the same way.
+struct WebhookPorts {
+    store: Arc<dyn IdempotencyStore>,
+    secrets: Arc<CachedSecretSource>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<dyn MetricSink>,
+    handler: Arc<dyn EventHandler>,
+}
+
+/// `calls_polo`: the function handles `order.paid` (payment-succeeded, and
+/// the retry sweep, which handles every type), so it reads Polo's API.
+async fn webhook_ports(calls_polo: bool) -> Result<WebhookPorts, StartupError> {
     let config = WebhookConfig::from_env(calls_polo)?;
     let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
-    let keys = Arc::new(WebhookKeys::new(secrets.clone()));
-    // Warm the webhook secret during init; a failure is not fatal (each
-    // request retries it and answers 503 until it works).
-    if let Err(err) = keys.current().await {
-        tracing::warn!(error = %error_chain(&err), "webhook secret not readable at init");
-    }
     let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
     let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
     let polo: Option<Arc<dyn SubscriptionLookup>> = config.polo_api_base_url.clone().map(|base| {
@@ -130,10 +133,9 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
         aws_sdk_dynamodb::Client::new(&aws),
         config.idempotency_table.clone(),
     );
-    Ok(Intake {
-        endpoint,
+    Ok(WebhookPorts {
         store: Arc::new(store),
-        keys,
+        secrets,
         clock,
         metrics,
         handler: Arc::new(LifecycleHandler {
@@ -141,7 +143,37 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
             catalogue: Arc::new(config.catalogue),
             polo,
         }),
+    })
+}
+
+/// Builds a webhook function's intake from the process environment.
+pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> {
+    let ports = webhook_ports(endpoint == Endpoint::PaymentSucceeded).await?;
+    let keys = Arc::new(WebhookKeys::new(ports.secrets.clone()));
+    // Warm the webhook secret during init; a failure is not fatal (each
+    // request retries it and answers 503 until it works).
+    if let Err(err) = keys.current().await {
+        tracing::warn!(error = %error_chain(&err), "webhook secret not readable at init");
+    }
+    Ok(Intake {
+        endpoint,
+        store: ports.store,
+        keys,
+        clock: ports.clock,
+        metrics: ports.metrics,
+        handler: ports.handler,
         fallback_lease: Duration::seconds(9),
+    })
+}
+
+/// Builds `webhook-retry`, the inbox's sweep, from the process environment.
+pub async fn webhook_retry() -> Result<Sweeper, StartupError> {
+    let ports = webhook_ports(true).await?;
+    Ok(Sweeper {
+        store: ports.store,
+        handler: ports.handler,
+        clock: ports.clock,
+        metrics: ports.metrics,
     })
 }
 

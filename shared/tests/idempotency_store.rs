@@ -11,6 +11,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 22:00:00 UTC);
+/// The raw body stored with a claim (its content is the store's business only).
+const PAYLOAD: &[u8] = b"{\"type\":\"subscription.updated\"}";
 
 fn delivery(id: &str, body: &[u8]) -> Delivery {
     Delivery {
@@ -42,7 +44,12 @@ fn existing(outcome: ClaimOutcome) -> IdempotencyRecord {
 async fn a_first_claim_is_granted(store: &dyn IdempotencyStore) {
     let claim = claimed(
         store
-            .claim(&delivery("msg_a", b"{}"), NOW + Duration::seconds(9), NOW)
+            .claim(
+                &delivery("msg_a", b"{}"),
+                PAYLOAD,
+                NOW + Duration::seconds(9),
+                NOW,
+            )
             .await
             .unwrap(),
     );
@@ -57,12 +64,17 @@ async fn a_first_claim_is_granted(store: &dyn IdempotencyStore) {
 async fn a_held_key_returns_the_existing_in_progress_record(store: &dyn IdempotencyStore) {
     let d = delivery("msg_b", b"{}");
     store
-        .claim(&d, NOW + Duration::seconds(9), NOW)
+        .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
         .await
         .unwrap();
     let record = existing(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW + Duration::seconds(1))
+            .claim(
+                &d,
+                PAYLOAD,
+                NOW + Duration::seconds(9),
+                NOW + Duration::seconds(1),
+            )
             .await
             .unwrap(),
     );
@@ -76,14 +88,14 @@ async fn an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off(
     let d = delivery("msg_c", b"{}");
     let stale = claimed(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
     let later = NOW + Duration::seconds(10);
     let fresh = claimed(
         store
-            .claim(&d, later + Duration::seconds(9), later)
+            .claim(&d, PAYLOAD, later + Duration::seconds(9), later)
             .await
             .unwrap(),
     );
@@ -94,7 +106,7 @@ async fn an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off(
         Err(StoreError::ClaimLost(_))
     ));
     assert!(matches!(
-        store.release(&stale).await,
+        store.defer(&stale, "fault", later).await,
         Err(StoreError::ClaimLost(_))
     ));
     let reason = ParkReason::new("x", "y");
@@ -117,7 +129,7 @@ async fn an_expired_claim_is_not_taken_over_by_another_body(store: &dyn Idempote
     let first = delivery("msg_body", br#"{"a":1}"#);
     let held = claimed(
         store
-            .claim(&first, NOW + Duration::seconds(9), NOW)
+            .claim(&first, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
@@ -126,7 +138,7 @@ async fn an_expired_claim_is_not_taken_over_by_another_body(store: &dyn Idempote
 
     let record = existing(
         store
-            .claim(&other, later + Duration::seconds(9), later)
+            .claim(&other, PAYLOAD, later + Duration::seconds(9), later)
             .await
             .unwrap(),
     );
@@ -140,7 +152,7 @@ async fn an_expired_claim_is_not_taken_over_by_another_body(store: &dyn Idempote
     // The same body still takes it over.
     let fresh = claimed(
         store
-            .claim(&first, later + Duration::seconds(9), later)
+            .claim(&first, PAYLOAD, later + Duration::seconds(9), later)
             .await
             .unwrap(),
     );
@@ -153,14 +165,19 @@ async fn completion_keeps_the_record_for_thirty_days_and_answers_later_claims(
     let d = delivery("msg_d", b"{\"a\":1}");
     let claim = claimed(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
     store.complete(&claim, NOW).await.unwrap();
     let record = existing(
         store
-            .claim(&d, NOW + Duration::seconds(99), NOW + Duration::hours(1))
+            .claim(
+                &d,
+                PAYLOAD,
+                NOW + Duration::seconds(99),
+                NOW + Duration::hours(1),
+            )
             .await
             .unwrap(),
     );
@@ -171,22 +188,265 @@ async fn completion_keeps_the_record_for_thirty_days_and_answers_later_claims(
     assert_eq!(record.delivery.body_hash, d.body_hash);
 }
 
-async fn a_released_claim_can_be_claimed_again(store: &dyn IdempotencyStore) {
-    let d = delivery("msg_e", b"{}");
+async fn a_claim_holds_the_payload_and_completion_drops_it(store: &dyn IdempotencyStore) {
+    let d = delivery("msg_e", PAYLOAD);
     let claim = claimed(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
-    store.release(&claim).await.unwrap();
-    assert!(store.get(&d.key).await.unwrap().is_none());
-    claimed(
+    let held = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(
+        held.payload.as_deref(),
+        Some(PAYLOAD),
+        "a crash loses nothing"
+    );
+
+    store.complete(&claim, NOW).await.unwrap();
+
+    let done = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(done.status, RecordStatus::Completed);
+    assert_eq!(done.payload, None);
+}
+
+async fn a_deferred_claim_is_pending_and_a_redelivery_takes_it_over_keeping_its_history(
+    store: &dyn IdempotencyStore,
+) {
+    let d = delivery("msg_pending", PAYLOAD);
+    let first = claimed(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
+    store
+        .defer(
+            &first,
+            "account store unavailable",
+            NOW + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let pending = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(pending.status, RecordStatus::Pending);
+    assert_eq!(pending.attempts, 1);
+    assert_eq!(
+        pending.last_fault.as_deref(),
+        Some("account store unavailable")
+    );
+    assert_eq!(pending.next_attempt_at, Some(NOW + Duration::minutes(1)));
+    assert_eq!(pending.payload.as_deref(), Some(PAYLOAD));
+    assert_eq!(pending.claim_token, None);
+
+    // Polo's redelivery, before the next attempt is due: processed inline.
+    let later = NOW + Duration::seconds(20);
+    let redelivery = Delivery {
+        received_at: later,
+        ..d.clone()
+    };
+    let second = claimed(
+        store
+            .claim(&redelivery, PAYLOAD, later + Duration::seconds(9), later)
+            .await
+            .unwrap(),
+    );
+
+    assert!(second.took_over);
+    assert_eq!(second.attempts, 1);
+    assert_eq!(
+        second.first_received_at, NOW,
+        "the 24 h count keeps its start"
+    );
+    let held = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(held.status, RecordStatus::InProgress);
+    assert_eq!(held.delivery.received_at, NOW);
+    assert_eq!(held.next_attempt_at, None);
+    // A second fault counts on.
+    store
+        .defer(&second, "again", later + Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(store.get(&d.key).await.unwrap().unwrap().attempts, 2);
+}
+
+async fn a_pending_record_is_not_taken_over_by_another_body(store: &dyn IdempotencyStore) {
+    let d = delivery("msg_pending_body", br#"{"a":1}"#);
+    let first = claimed(
+        store
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
+    store
+        .defer(&first, "fault", NOW + Duration::minutes(1))
+        .await
+        .unwrap();
+
+    let other = delivery("msg_pending_body", br#"{"a":2}"#);
+    let record = existing(
+        store
+            .claim(&other, PAYLOAD, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(record.status, RecordStatus::Pending);
+    assert_eq!(record.delivery.body_hash, d.body_hash);
+}
+
+async fn the_sweep_claims_a_pending_record_once_due_and_an_in_progress_one_once_its_lease_ends(
+    store: &dyn IdempotencyStore,
+) {
+    let pending = delivery("msg_sweep_pending", PAYLOAD);
+    let crashed = delivery("msg_sweep_crashed", PAYLOAD);
+    let first = claimed(
+        store
+            .claim(&pending, PAYLOAD, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
+    store
+        .defer(&first, "fault", NOW + Duration::minutes(1))
+        .await
+        .unwrap();
+    store
+        .claim(&crashed, PAYLOAD, NOW + Duration::seconds(9), NOW)
+        .await
+        .unwrap();
+    let lease = |at: OffsetDateTime| at + Duration::seconds(9);
+
+    let early = NOW + Duration::seconds(5);
+    assert!(store
+        .claim_due(&pending.key, lease(early), early)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .claim_due(&crashed.key, lease(early), early)
+        .await
+        .unwrap()
+        .is_none());
+
+    let due = NOW + Duration::minutes(1);
+    let (claim, record) = store
+        .claim_due(&pending.key, lease(due), due)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.payload.as_deref(), Some(PAYLOAD));
+    assert_eq!(record.status, RecordStatus::InProgress);
+    assert_eq!(claim.attempts, 1);
+    assert!(
+        store
+            .claim_due(&pending.key, lease(due), due)
+            .await
+            .unwrap()
+            .is_none(),
+        "only one sweep holds it"
+    );
+    let (crash_claim, _) = store
+        .claim_due(&crashed.key, lease(due), due)
+        .await
+        .unwrap()
+        .unwrap();
+    store.complete(&claim, due).await.unwrap();
+    store.complete(&crash_claim, due).await.unwrap();
+    assert!(store
+        .claim_due(&pending.key, lease(due), due + Duration::hours(2))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn open_records_are_listed_earliest_due_first_in_pages_until_they_finish(
+    store: &dyn IdempotencyStore,
+) {
+    let mut claims = Vec::new();
+    for (i, minutes) in [(1, 30), (2, 10), (3, 20)] {
+        let d = delivery(&format!("msg_open_{i}"), PAYLOAD);
+        let claim = claimed(
+            store
+                .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
+                .await
+                .unwrap(),
+        );
+        store
+            .defer(&claim, "fault", NOW + Duration::minutes(minutes))
+            .await
+            .unwrap();
+        claims.push(claim);
+    }
+    let live = delivery("msg_open_live", PAYLOAD);
+    store
+        .claim(&live, PAYLOAD, NOW + Duration::seconds(9), NOW)
+        .await
+        .unwrap();
+    let parked = delivery("msg_open_parked", b"x");
+    store
+        .park_new(&parked, &ParkReason::new("malformed", "body"), b"x")
+        .await
+        .unwrap();
+
+    let first = store.list_open(None, 2).await.unwrap();
+    let rest = store.list_open(first.next.as_ref(), 10).await.unwrap();
+
+    let keys: Vec<&str> = first
+        .records
+        .iter()
+        .chain(&rest.records)
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["msg_open_live", "msg_open_2", "msg_open_3", "msg_open_1"]
+    );
+    assert_eq!(first.records[0].status, RecordStatus::InProgress);
+    assert_eq!(first.records[1].status, RecordStatus::Pending);
+    assert_eq!(first.records[1].attempts, 1);
+    assert_eq!(first.records[1].due_at, NOW + Duration::minutes(10));
+    assert_eq!(first.records[1].received_at, NOW);
+    assert!(rest.next.is_none());
+
+    let due = NOW + Duration::minutes(10);
+    let (claim, _) = store
+        .claim_due(&claims[1].key, due + Duration::seconds(9), due)
+        .await
+        .unwrap()
+        .unwrap();
+    store.complete(&claim, due).await.unwrap();
+    let after = store.list_open(None, 10).await.unwrap();
+    assert_eq!(after.records.len(), 3, "a finished record leaves the inbox");
+}
+
+async fn an_operator_can_make_a_pending_record_due_now(store: &dyn IdempotencyStore) {
+    let d = delivery("msg_expedite", PAYLOAD);
+    let claim = claimed(
+        store
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
+            .await
+            .unwrap(),
+    );
+    assert!(
+        !store.expedite(&d.key, NOW).await.unwrap(),
+        "not pending yet"
+    );
+    store
+        .defer(&claim, "fault", NOW + Duration::hours(1))
+        .await
+        .unwrap();
+
+    assert!(store
+        .expedite(&d.key, NOW + Duration::seconds(30))
+        .await
+        .unwrap());
+
+    let now = NOW + Duration::seconds(30);
+    assert!(store
+        .claim_due(&d.key, now + Duration::seconds(9), now)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 async fn parking_a_claim_keeps_the_exact_payload_and_no_expiry(store: &dyn IdempotencyStore) {
@@ -194,7 +454,7 @@ async fn parking_a_claim_keeps_the_exact_payload_and_no_expiry(store: &dyn Idemp
     let d = delivery("msg_f", &payload);
     let claim = claimed(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
@@ -227,7 +487,7 @@ async fn park_new_parks_a_fresh_key_and_reports_an_existing_one(store: &dyn Idem
     }
     let record = existing(
         store
-            .claim(&d, NOW + Duration::seconds(9), NOW)
+            .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
             .await
             .unwrap(),
     );
@@ -242,7 +502,9 @@ async fn an_absent_key_reads_as_none(store: &dyn IdempotencyStore) {
         .is_none());
 }
 
-async fn a_parked_record_is_reclaimed_once_for_replay_and_completes(store: &dyn IdempotencyStore) {
+async fn a_parked_record_is_held_by_one_replay_and_stays_parked_until_it_completes(
+    store: &dyn IdempotencyStore,
+) {
     let d = delivery("msg_r", b"{}");
     let reason = ParkReason::new(
         "misrouted",
@@ -251,19 +513,105 @@ async fn a_parked_record_is_reclaimed_once_for_replay_and_completes(store: &dyn 
     store.park_new(&d, &reason, b"{}").await.unwrap();
     let lease = NOW + Duration::seconds(60);
 
-    let claim = store.reclaim_parked(&d.key, lease).await.unwrap().unwrap();
-    let again = store.reclaim_parked(&d.key, lease).await.unwrap();
+    let claim = store
+        .reclaim_parked(&d.key, lease, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    let again = store.reclaim_parked(&d.key, lease, NOW).await.unwrap();
 
     assert!(again.is_none(), "only one replay holds it");
     let record = store.get(&d.key).await.unwrap().unwrap();
-    assert_eq!(record.status, RecordStatus::InProgress);
+    assert_eq!(
+        record.status,
+        RecordStatus::Parked,
+        "still parked while held"
+    );
     assert_eq!(record.claim_token.as_ref(), Some(&claim.token));
+    assert_eq!(store.list_parked(10).await.unwrap().len(), 1, "and listed");
     store.complete(&claim, NOW).await.unwrap();
-    assert!(store.reclaim_parked(&d.key, lease).await.unwrap().is_none());
+    assert!(store
+        .reclaim_parked(&d.key, lease, NOW)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(
         store.get(&d.key).await.unwrap().unwrap().status,
         RecordStatus::Completed
     );
+}
+
+async fn a_replay_hold_is_given_back_or_ends_at_its_lease(store: &dyn IdempotencyStore) {
+    let d = delivery("msg_hold", b"{}");
+    let reason = ParkReason::new("unknown_product", "data.product_id");
+    store.park_new(&d, &reason, b"{}").await.unwrap();
+    let lease = NOW + Duration::seconds(60);
+
+    let first = store
+        .reclaim_parked(&d.key, lease, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    store.release_parked(&first).await.unwrap();
+    let second = store.reclaim_parked(&d.key, lease, NOW).await.unwrap();
+    assert!(second.is_some(), "a released hold is free at once");
+
+    // The second replay dies holding it: free again once its lease ends.
+    let during = store
+        .reclaim_parked(
+            &d.key,
+            lease + Duration::seconds(60),
+            NOW + Duration::seconds(30),
+        )
+        .await
+        .unwrap();
+    let after = store
+        .reclaim_parked(
+            &d.key,
+            lease + Duration::seconds(60),
+            lease + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert!(during.is_none());
+    assert!(after.is_some());
+    let record = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(record.status, RecordStatus::Parked);
+    assert_eq!(record.park_reason, Some(reason));
+}
+
+async fn discarding_resolves_a_parked_record_with_its_reason_and_an_expiry(
+    store: &dyn IdempotencyStore,
+) {
+    let d = delivery("msg_discard", b"{}");
+    store
+        .park_new(&d, &ParkReason::new("unknown_account", "x"), b"{}")
+        .await
+        .unwrap();
+    let held = store
+        .reclaim_parked(&d.key, NOW + Duration::seconds(60), NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !store
+            .discard_parked(&d.key, "test event", NOW)
+            .await
+            .unwrap(),
+        "not while a replay holds it"
+    );
+    store.release_parked(&held).await.unwrap();
+
+    assert!(store
+        .discard_parked(&d.key, "test event", NOW)
+        .await
+        .unwrap());
+
+    let record = store.get(&d.key).await.unwrap().unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+    assert_eq!(record.discard_reason.as_deref(), Some("test event"));
+    assert_eq!(record.expires_at, Some(NOW + Duration::days(30)));
+    assert!(!store.discard_parked(&d.key, "again", NOW).await.unwrap());
 }
 
 async fn only_parked_records_are_listed_for_replay(store: &dyn IdempotencyStore) {
@@ -278,6 +626,7 @@ async fn only_parked_records_are_listed_for_replay(store: &dyn IdempotencyStore)
         store
             .claim(
                 &delivery("msg_live", b"{}"),
+                PAYLOAD,
                 NOW + Duration::seconds(9),
                 NOW,
             )
@@ -324,11 +673,18 @@ contract!(
     an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off,
     an_expired_claim_is_not_taken_over_by_another_body,
     completion_keeps_the_record_for_thirty_days_and_answers_later_claims,
-    a_released_claim_can_be_claimed_again,
+    a_claim_holds_the_payload_and_completion_drops_it,
+    a_deferred_claim_is_pending_and_a_redelivery_takes_it_over_keeping_its_history,
+    a_pending_record_is_not_taken_over_by_another_body,
+    the_sweep_claims_a_pending_record_once_due_and_an_in_progress_one_once_its_lease_ends,
+    open_records_are_listed_earliest_due_first_in_pages_until_they_finish,
+    an_operator_can_make_a_pending_record_due_now,
     parking_a_claim_keeps_the_exact_payload_and_no_expiry,
     park_new_parks_a_fresh_key_and_reports_an_existing_one,
     an_absent_key_reads_as_none,
-    a_parked_record_is_reclaimed_once_for_replay_and_completes,
+    a_parked_record_is_held_by_one_replay_and_stays_parked_until_it_completes,
+    a_replay_hold_is_given_back_or_ends_at_its_lease,
+    discarding_resolves_a_parked_record_with_its_reason_and_an_expiry,
     only_parked_records_are_listed_for_replay,
 );
 
@@ -350,7 +706,7 @@ async fn fifty_simultaneous_deliveries_of_one_event_yield_exactly_one_claim() {
                 tokio::spawn(async move {
                     barrier.wait().await;
                     store
-                        .claim(&d, NOW + Duration::seconds(9), NOW)
+                        .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
                         .await
                         .unwrap()
                 })
@@ -400,7 +756,12 @@ async fn a_corrupt_item_is_reported_naming_the_attribute() {
 async fn a_missing_table_is_unavailable_not_a_crash() {
     let store = DynamoDbIdempotencyStore::new(support::aws::dynamodb_client(), "no-such-table");
     let err = store
-        .claim(&delivery("msg_x", b"{}"), NOW + Duration::seconds(9), NOW)
+        .claim(
+            &delivery("msg_x", b"{}"),
+            PAYLOAD,
+            NOW + Duration::seconds(9),
+            NOW,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");

@@ -1,7 +1,7 @@
 //! Faults at every step of a webhook's life, the remaining rows of the
 //! answer table, and concurrent writers: the webhook answers per design.md,
-//! nothing is half-applied, and after Polo's retry or one provisioning-sync
-//! run the orchestrator's decision matches the account.
+//! nothing is half-applied, and after the inbox's retry (or Polo's) or one
+//! provisioning-sync run the orchestrator's decision matches the account.
 
 mod support;
 
@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use billing::accounts::{
     AccountOp, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page,
 };
+use billing::clock::Clock;
 use billing::domain::{AccountBilling, AccountId, BillingStatus};
 use billing::idempotency::{RecordStatus, StoreOp};
 use billing::polo::routing::Endpoint;
@@ -67,43 +68,44 @@ async fn a_failed_claim_answers_503_and_changes_nothing_until_the_retry() {
     assert_orchestrator_matches_account(&system);
 }
 
+/// One minute on (the first retry's backoff), then one `webhook-retry` run.
+async fn sweep_after_a_minute(system: &System) -> billing::webhook::SweepReport {
+    system
+        .clock
+        .set(system.clock.now() + time::Duration::minutes(1));
+    system.sweep().await
+}
+
 #[tokio::test]
-async fn a_failed_account_read_answers_503_and_releases_the_claim() {
+async fn a_failed_account_read_answers_202_keeps_the_event_pending_and_the_sweep_applies_it() {
     let system = System::new(NOW);
     system.accounts.fail(AccountOp::Get);
     let (status, body) = system
         .deliver("msg_1", "subscription.active", active())
         .await;
-    assert_eq!(
-        (status, body),
-        (
-            503,
-            json!({"error": "temporarily_unavailable", "detail": "retry later"})
-        )
-    );
-    assert!(system.store.snapshot().is_empty(), "claim released");
+    assert_eq!((status, body), (202, json!({"status": "accepted"})));
+    let record = &system.store.snapshot()[0];
+    assert_eq!(record.status, RecordStatus::Pending);
+    assert_eq!(record.attempts, 1);
     assert!(system.pushes().is_empty());
 
     system.accounts.heal();
-    assert_eq!(
-        system
-            .deliver("msg_1", "subscription.active", active())
-            .await
-            .0,
-        200
-    );
+    let report = sweep_after_a_minute(&system).await;
+
+    assert_eq!(report.applied, 1);
     assert_eq!(system.account().billing_status, BillingStatus::Active);
+    assert_eq!(system.store.snapshot()[0].status, RecordStatus::Completed);
     assert_orchestrator_matches_account(&system);
 }
 
 #[tokio::test]
-async fn a_failed_account_write_answers_503_with_nothing_written_or_pushed() {
+async fn a_failed_account_write_answers_202_with_nothing_written_or_pushed() {
     let system = System::new(NOW);
     system.accounts.fail(AccountOp::CompareAndSet);
     let (status, _) = system
         .deliver("msg_1", "subscription.active", active())
         .await;
-    assert_eq!(status, 503);
+    assert_eq!(status, 202);
     assert_eq!(system.account().version, 0);
     assert!(
         system.pushes().is_empty(),
@@ -111,13 +113,7 @@ async fn a_failed_account_write_answers_503_with_nothing_written_or_pushed() {
     );
 
     system.accounts.heal();
-    assert_eq!(
-        system
-            .deliver("msg_1", "subscription.active", active())
-            .await
-            .0,
-        200
-    );
+    assert_eq!(sweep_after_a_minute(&system).await.applied, 1);
     assert_orchestrator_matches_account(&system);
 }
 
@@ -157,21 +153,22 @@ async fn a_failed_push_still_answers_200_and_provisioning_sync_delivers_it() {
 }
 
 #[tokio::test]
-async fn a_failed_completion_answers_503_and_the_retry_neither_reapplies_nor_repushes() {
+async fn a_failed_completion_answers_202_and_the_sweep_neither_reapplies_nor_repushes() {
     let system = System::new(NOW);
     system.store.fail(StoreOp::Complete);
     let (status, _) = system
         .deliver("msg_1", "subscription.active", active())
         .await;
-    assert_eq!(status, 503);
+    assert_eq!(status, 202, "the payload is recorded with the claim");
     let written = system.account();
     assert_eq!(system.pushes().len(), 1);
+    assert_eq!(system.store.snapshot()[0].status, RecordStatus::InProgress);
 
     system.store.heal();
-    let (status, _) = system
-        .deliver("msg_1", "subscription.active", active())
-        .await;
-    assert_eq!(status, 200);
+    // Due once the attempt's lease (its deadline) has ended.
+    let report = sweep_after_a_minute(&system).await;
+
+    assert_eq!(report.applied, 1);
     assert_eq!(system.account(), written, "the re-apply changed nothing");
     assert_eq!(system.pushes().len(), 1);
     assert_eq!(system.store.snapshot()[0].status, RecordStatus::Completed);
@@ -259,13 +256,13 @@ async fn an_event_for_an_unknown_account_is_parked() {
 }
 
 #[tokio::test]
-async fn an_order_whose_subscription_polo_cannot_reach_answers_503() {
+async fn an_order_whose_subscription_polo_cannot_reach_answers_202_and_its_redelivery_applies_it() {
     let system = System::new(NOW);
     system.polo.set_failing(true);
     let order = support::polo::order("ord_1", "sub_1", ACCOUNT);
     let (status, _) = system.deliver("msg_o", "order.paid", order.clone()).await;
-    assert_eq!(status, 503);
-    assert!(system.store.snapshot().is_empty());
+    assert_eq!(status, 202);
+    assert_eq!(system.store.snapshot()[0].status, RecordStatus::Pending);
 
     system.polo.set_failing(false);
     system
@@ -273,6 +270,7 @@ async fn an_order_whose_subscription_polo_cannot_reach_answers_503() {
         .put_subscription(serde_json::from_value(active()).unwrap());
     assert_eq!(system.deliver("msg_o", "order.paid", order).await.0, 200);
     assert_eq!(system.account().billing_status, BillingStatus::Active);
+    assert_eq!(system.store.snapshot()[0].status, RecordStatus::Completed);
 }
 
 #[tokio::test]

@@ -5,107 +5,21 @@
 
 mod support;
 
-use support::{apigw, logs, polo};
+use support::intake::{created, harness, harness_with, Flaky, Harness, NOW};
+use support::{logs, polo};
 
-use billing::clock::{Clock, ManualClock};
-use billing::handlers::webhooks::RecordingHandler;
+use billing::clock::Clock;
 use billing::idempotency::ParkReason;
 use billing::idempotency::{
-    BodyHash, Delivery, IdempotencyStore, InMemoryIdempotencyStore, RecordKey, RecordStatus,
-    StoreOp,
+    BodyHash, Delivery, IdempotencyStore, RecordKey, RecordStatus, StoreOp,
 };
 use billing::polo::events::PoloEvent;
 use billing::polo::routing::Endpoint;
-use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
-use billing::telemetry::InMemoryMetrics;
-use billing::webhook::{
-    DeliveryContext, EventHandler, HandleError, Handled, Intake, WebhookKeys, MAX_BODY_BYTES,
-};
+use billing::secrets::SecretId;
+use billing::webhook::{DeliveryContext, EventHandler, HandleError, Handled, MAX_BODY_BYTES};
 use polo::{envelope, order, signed_headers, subscription, ROTATED_SECRET, WEBHOOK_SECRET};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use time::{Duration, OffsetDateTime};
-
-const NOW: i64 = 1_795_557_600; // 2026-11-24T22:00:00Z
-
-/// The system under test and the in-memory ports it was built with.
-struct Harness {
-    intake: Intake,
-    store: Arc<InMemoryIdempotencyStore>,
-    secrets: Arc<InMemorySecretSource>,
-    handler: Arc<RecordingHandler>,
-    metrics: Arc<InMemoryMetrics>,
-    clock: Arc<ManualClock>,
-}
-
-fn harness(endpoint: Endpoint) -> Harness {
-    harness_with(endpoint, None)
-}
-
-fn harness_with(endpoint: Endpoint, handler: Option<Arc<dyn EventHandler>>) -> Harness {
-    let clock = Arc::new(ManualClock::new(
-        OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
-    ));
-    let secrets = Arc::new(InMemorySecretSource::default());
-    secrets.set(SecretId::PoloWebhook, format!(r#"["{WEBHOOK_SECRET}"]"#));
-    let cached = Arc::new(CachedSecretSource::new(secrets.clone(), clock.clone()));
-    let store = Arc::new(InMemoryIdempotencyStore::default());
-    let recording = Arc::new(RecordingHandler::default());
-    let metrics = Arc::new(InMemoryMetrics::default());
-    let intake = Intake {
-        endpoint,
-        store: store.clone(),
-        keys: Arc::new(WebhookKeys::new(cached)),
-        clock: clock.clone(),
-        metrics: metrics.clone(),
-        handler: handler.unwrap_or_else(|| recording.clone()),
-        fallback_lease: Duration::seconds(9),
-    };
-    Harness {
-        intake,
-        store,
-        secrets,
-        handler: recording,
-        metrics,
-        clock,
-    }
-}
-
-struct Answered {
-    status: u16,
-    body: serde_json::Value,
-}
-
-impl Harness {
-    /// Delivers a body signed with the test secret at the harness's time.
-    async fn deliver(&self, id: &str, body: &[u8]) -> Answered {
-        let headers = signed_headers(WEBHOOK_SECRET, id, self.clock.now().unix_timestamp(), body);
-        self.send(&headers, body, false).await
-    }
-
-    async fn send(&self, headers: &[(&str, String)], body: &[u8], base64: bool) -> Answered {
-        let json = apigw::event_json(&self.intake.endpoint.path(), headers, body, base64);
-        let deadline_ms = (self.clock.now() + Duration::seconds(9)).unix_timestamp() as u64 * 1000;
-        let response = self.intake.handle(apigw::request(&json, deadline_ms)).await;
-        let status = response.status().as_u16();
-        let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
-        Answered { status, body }
-    }
-
-    fn record(&self, key: &str) -> Option<billing::idempotency::IdempotencyRecord> {
-        self.store
-            .snapshot()
-            .into_iter()
-            .find(|r| r.delivery.key.as_str() == key)
-    }
-}
-
-fn created(account: &str) -> Vec<u8> {
-    envelope(
-        "subscription.created",
-        subscription("sub_1", "trialing", account),
-    )
-}
+use time::Duration;
 
 #[tokio::test]
 async fn a_verified_event_is_handled_once_and_completed() {
@@ -328,6 +242,7 @@ async fn an_event_held_by_another_attempt_is_answered_409() {
     h.store
         .claim(
             &delivery,
+            &body,
             h.clock.now() + Duration::seconds(5),
             h.clock.now(),
         )
@@ -356,6 +271,7 @@ async fn crashed_claim(h: &Harness, id: &str, body: &[u8]) {
     h.store
         .claim(
             &delivery,
+            body,
             h.clock.now() + Duration::seconds(9),
             h.clock.now(),
         )
@@ -458,66 +374,36 @@ async fn dynamodb_unavailable_answers_503_changes_nothing_and_the_retry_succeeds
 }
 
 #[tokio::test]
-async fn a_failed_completion_answers_503_and_the_retry_does_not_lose_the_event() {
-    let h = harness(Endpoint::SubscriptionCreated);
-    let body = created("acct_1");
-    h.store.fail(StoreOp::Complete);
-
-    let answer = h.deliver("msg_no_complete", &body).await;
-
-    assert_eq!(answer.status, 503);
-    assert!(
-        h.record("msg_no_complete").is_none(),
-        "the claim was released"
-    );
-    h.store.heal();
-    let retry = h.deliver("msg_no_complete", &body).await;
-    assert_eq!(retry.status, 200);
-    assert_eq!(
-        h.record("msg_no_complete").unwrap().status,
-        RecordStatus::Completed
-    );
-}
-
-/// A handler that fails transiently a given number of times, then succeeds.
-struct Flaky {
-    failures_left: AtomicUsize,
-    runs: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl EventHandler for Flaky {
-    async fn handle(
-        &self,
-        _event: &PoloEvent,
-        _ctx: &DeliveryContext,
-    ) -> Result<Handled, HandleError> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        let left = self.failures_left.load(Ordering::SeqCst);
-        if left > 0 {
-            self.failures_left.store(left - 1, Ordering::SeqCst);
-            return Err(HandleError::Transient("account store timed out".into()));
-        }
-        Ok(Handled::Applied)
-    }
-}
-
-#[tokio::test]
-async fn a_transient_handler_failure_releases_the_claim_and_answers_503() {
-    let flaky = Arc::new(Flaky {
-        failures_left: AtomicUsize::new(1),
-        runs: AtomicUsize::new(0),
-    });
+async fn a_transient_handler_failure_keeps_the_event_pending_answers_202_and_a_redelivery_finishes_it(
+) {
+    let flaky = Arc::new(Flaky::failing(1));
     let h = harness_with(Endpoint::SubscriptionCreated, Some(flaky.clone()));
     let body = created("acct_1");
 
     let first = h.deliver("msg_flaky", &body).await;
-    assert_eq!(first.status, 503);
-    assert!(h.record("msg_flaky").is_none());
+
+    assert_eq!(first.status, 202);
+    assert_eq!(first.body, serde_json::json!({"status": "accepted"}));
+    let pending = h.record("msg_flaky").unwrap();
+    assert_eq!(pending.status, RecordStatus::Pending);
+    assert_eq!(pending.payload.as_deref(), Some(body.as_slice()));
+    assert_eq!(pending.attempts, 1);
+    assert_eq!(
+        pending.last_fault.as_deref(),
+        Some("transient failure: account store timed out")
+    );
+    assert_eq!(
+        pending.next_attempt_at,
+        Some(h.clock.now() + Duration::minutes(1))
+    );
 
     let retry = h.deliver("msg_flaky", &body).await;
     assert_eq!(retry.status, 200);
-    assert_eq!(flaky.runs.load(Ordering::SeqCst), 2);
+    assert_eq!(retry.body["status"], "processed");
+    assert_eq!(flaky.runs(), 2);
+    let done = h.record("msg_flaky").unwrap();
+    assert_eq!(done.status, RecordStatus::Completed);
+    assert_eq!(done.payload, None, "an applied event keeps no payload");
 }
 
 struct Refusing;

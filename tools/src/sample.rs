@@ -92,10 +92,9 @@ pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subsc
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_webhook = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("webhook-") && n.ends_with(".json"));
+        let is_webhook = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n.starts_with("webhook-") && n.ends_with(".json") && n != "webhook-retry.json"
+        });
         if !is_webhook {
             continue;
         }

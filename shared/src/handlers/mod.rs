@@ -5,4 +5,5 @@
 pub mod lifecycle;
 pub mod provisioning_sync;
 pub mod reconcile;
+pub mod webhook_retry;
 pub mod webhooks;

@@ -2,10 +2,14 @@
 //! each Polo event is handled exactly once and nothing verified is lost.
 //!
 //! A record is `IN_PROGRESS` (claimed by one attempt until its lease, the
-//! Lambda deadline, runs out), `COMPLETED` (expires by TTL after 30 days) or
-//! `PARKED` (permanently unprocessable; keeps its raw payload until resolved).
-//! Only the holder of the claim token may complete, park or release a claim,
-//! so an attempt whose lease ran out and was taken over can change nothing.
+//! Lambda deadline, runs out), `PENDING` (a transient fault stopped it; the
+//! inbox retries it at its next attempt time), `COMPLETED` (expires by TTL
+//! after 30 days) or `PARKED` (permanently unprocessable; keeps its raw
+//! payload until resolved). The raw payload is stored with the claim, so a
+//! record whose handler crashed or failed can be finished without Polo.
+//! Only the holder of the claim token may complete, defer, park or release a
+//! claim, so an attempt whose lease ran out and was taken over can change
+//! nothing.
 
 mod dynamodb;
 mod memory;
@@ -98,6 +102,9 @@ impl ClaimToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordStatus {
     InProgress,
+    /// Verified and recorded; a transient fault stopped it: the inbox
+    /// retries it (Polo's redelivery may finish it first).
+    Pending,
     Completed,
     Parked,
 }
@@ -106,6 +113,7 @@ impl RecordStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InProgress => "IN_PROGRESS",
+            Self::Pending => "PENDING",
             Self::Completed => "COMPLETED",
             Self::Parked => "PARKED",
         }
@@ -114,6 +122,7 @@ impl RecordStatus {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "IN_PROGRESS" => Some(Self::InProgress),
+            "PENDING" => Some(Self::Pending),
             "COMPLETED" => Some(Self::Completed),
             "PARKED" => Some(Self::Parked),
             _ => None,
@@ -163,10 +172,56 @@ pub struct IdempotencyRecord {
     /// For `IN_PROGRESS`: when the holder's lease (its Lambda deadline) ends.
     pub lease_expires_at: Option<OffsetDateTime>,
     pub park_reason: Option<ParkReason>,
-    /// For `PARKED`: the raw body as received, for replay.
+    /// The raw body as received, kept while the record is open or parked
+    /// (for the retry sweep and replay), dropped once it is applied.
     pub payload: Option<Vec<u8>>,
     /// When the store may delete the record (DynamoDB TTL).
     pub expires_at: Option<OffsetDateTime>,
+    /// Attempts that ended in a transient fault so far.
+    pub attempts: u32,
+    /// The last transient fault (an error chain, never a value or secret).
+    pub last_fault: Option<String>,
+    /// For `PENDING`: when the retry sweep may try it again.
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// Set when an operator resolved a parked record without applying it.
+    pub discard_reason: Option<String>,
+}
+
+impl IdempotencyRecord {
+    /// The first instant at which the retry sweep may claim this record:
+    /// a `PENDING` one's next attempt, an `IN_PROGRESS` one's lease end
+    /// (its attempt crashed or is still running until then).
+    pub fn due_at(&self) -> Option<OffsetDateTime> {
+        match self.status {
+            RecordStatus::Pending => self.next_attempt_at,
+            RecordStatus::InProgress => self.lease_expires_at,
+            RecordStatus::Completed | RecordStatus::Parked => None,
+        }
+    }
+}
+
+/// An open record (`IN_PROGRESS` or `PENDING`) as the retry sweep lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRecord {
+    pub key: RecordKey,
+    pub status: RecordStatus,
+    pub due_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    pub attempts: u32,
+}
+
+/// Where a listing of open records resumes (they are listed by due time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCursor {
+    pub due_at: OffsetDateTime,
+    pub key: RecordKey,
+}
+
+/// One page of open records, earliest due first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenPage {
+    pub records: Vec<OpenRecord>,
+    pub next: Option<OpenCursor>,
 }
 
 /// A held claim.
@@ -177,6 +232,12 @@ pub struct Claim {
     pub lease_expires_at: OffsetDateTime,
     /// True when this claim replaced an earlier attempt's expired one.
     pub took_over: bool,
+    /// Attempts of this record that ended in a transient fault before this
+    /// claim (0 for a new delivery).
+    pub attempts: u32,
+    /// When the record was first received (kept across retries: the inbox
+    /// gives up 24 h after this).
+    pub first_received_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,25 +268,39 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Creates an `IN_PROGRESS` record, or takes over one whose lease ended
-    /// before `now` and whose body hash is the same, in one conditional
-    /// write. Any other existing record — a held or finished one, or an
-    /// expired claim of another body — is returned as it stands (one call:
-    /// a duplicate costs exactly this).
+    /// Creates an `IN_PROGRESS` record holding `payload`, or takes over —
+    /// in the same one conditional write — a record of the same body hash
+    /// that is `PENDING` (a redelivery finishes it inline) or `IN_PROGRESS`
+    /// past its lease (a crashed attempt), keeping its first receipt time
+    /// and attempt count. Any other existing record — a held or finished
+    /// one, or one of another body — is returned as it stands (one call: a
+    /// duplicate costs exactly this).
     async fn claim(
         &self,
         delivery: &Delivery,
+        payload: &[u8],
         lease_expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<ClaimOutcome, StoreError>;
 
-    /// `IN_PROGRESS` → `COMPLETED`, expiring after [`RETENTION`].
+    /// Held → `COMPLETED`, expiring after [`RETENTION`]; the payload is
+    /// dropped (the account's audit row records what was applied).
     async fn complete(&self, claim: &Claim, now: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Gives the claim up (a transient fault): the retry claims afresh.
-    async fn release(&self, claim: &Claim) -> Result<(), StoreError>;
+    /// `IN_PROGRESS` → `PENDING` after a transient fault: one more attempt,
+    /// `fault` recorded, due again at `next_attempt_at`. The payload stays.
+    async fn defer(
+        &self,
+        claim: &Claim,
+        fault: &str,
+        next_attempt_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 
-    /// `IN_PROGRESS` → `PARKED` with the raw payload, kept until resolved.
+    /// Gives up a replay's hold on a `PARKED` record without finishing it:
+    /// the record stays parked, as it was, and can be replayed again.
+    async fn release_parked(&self, claim: &Claim) -> Result<(), StoreError>;
+
+    /// Held → `PARKED` with the raw payload, kept until resolved.
     async fn park_claimed(
         &self,
         claim: &Claim,
@@ -246,18 +321,55 @@ pub trait IdempotencyStore: Send + Sync {
     /// Reads one record (replay and diagnostics; not on the webhook path).
     async fn get(&self, key: &RecordKey) -> Result<Option<IdempotencyRecord>, StoreError>;
 
-    /// Replay: `PARKED` → `IN_PROGRESS` under a new claim, in one
-    /// conditional write. `None` when the record is not parked any more
-    /// (already replayed, or being replayed): replaying twice is harmless.
+    /// Replay: holds a `PARKED` record under a new claim token until
+    /// `lease_expires_at`, in one conditional write. The record STAYS
+    /// `PARKED` while held, so a replay that dies or cannot write its
+    /// outcome leaves it parked, listed and replayable once the hold ends.
+    /// `None` when the record is not parked or another replay holds it.
     async fn reclaim_parked(
         &self,
         key: &RecordKey,
         lease_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
     ) -> Result<Option<Claim>, StoreError>;
+
+    /// The retry sweep: claims a `PENDING` record whose next attempt is due
+    /// or an `IN_PROGRESS` one past its lease, in one conditional write, and
+    /// returns it with its payload. `None` when it is no longer due (done,
+    /// or claimed by a redelivery or another sweep meanwhile).
+    async fn claim_due(
+        &self,
+        key: &RecordKey,
+        lease_expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Claim, IdempotencyRecord)>, StoreError>;
+
+    /// Open records (`IN_PROGRESS`, `PENDING`), earliest due first, `limit`
+    /// at a time (a sparse index: the cost follows the open records, not
+    /// the table).
+    async fn list_open(
+        &self,
+        after: Option<&OpenCursor>,
+        limit: usize,
+    ) -> Result<OpenPage, StoreError>;
+
+    /// An operator's `inbox retry <key>`: a `PENDING` record becomes due at
+    /// `now`. False when it is not pending.
+    async fn expedite(&self, key: &RecordKey, now: OffsetDateTime) -> Result<bool, StoreError>;
 
     /// Up to `limit` parked records (the replay tool; a scan, never on the
     /// webhook path — parked events are rare and alarmed).
     async fn list_parked(&self, limit: usize) -> Result<Vec<IdempotencyRecord>, StoreError>;
+
+    /// Resolves a `PARKED` record (not held by a replay) without applying
+    /// it: `COMPLETED` with the operator's reason, expiring after
+    /// [`RETENTION`]. False when it is not parked (or is being replayed).
+    async fn discard_parked(
+        &self,
+        key: &RecordKey,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

@@ -16,13 +16,17 @@ pub enum Answer {
     Duplicate,
     /// Permanently unprocessable: parked with its payload (the code).
     Parked(String),
+    /// Recorded with its payload; a transient fault downstream left it to
+    /// the inbox, which retries it (nothing was half-applied).
+    Accepted,
     /// Body over the size limit.
     TooLarge,
     /// Signature headers missing or wrong, or timestamp outside the window.
     Unauthenticated(VerifyError),
     /// Another attempt holds the claim; Polo retries.
     InProgress,
-    /// A transient fault; nothing half-applied; Polo retries.
+    /// The delivery could not be recorded (DynamoDB, or the webhook secret,
+    /// unavailable): nothing written; Polo retries.
     Unavailable,
     /// A bug or a state no retry fixes on its own.
     Internal,
@@ -32,6 +36,7 @@ impl Answer {
     pub fn status(&self) -> u16 {
         match self {
             Self::Processed | Self::Stale | Self::Duplicate | Self::Parked(_) => 200,
+            Self::Accepted => 202,
             Self::TooLarge => 413,
             Self::Unauthenticated(_) => 401,
             Self::InProgress => 409,
@@ -47,6 +52,7 @@ impl Answer {
             Self::Stale => "stale",
             Self::Duplicate => "duplicate",
             Self::Parked(_) => "parked",
+            Self::Accepted => "accepted",
             Self::TooLarge => "too_large",
             Self::Unauthenticated(_) => "signature_rejected",
             Self::InProgress => "in_progress",
@@ -62,6 +68,7 @@ impl Answer {
             Self::Stale => json!({"status": "stale"}),
             Self::Duplicate => json!({"status": "duplicate"}),
             Self::Parked(code) => json!({"status": "parked", "reason": code}),
+            Self::Accepted => json!({"status": "accepted"}),
             Self::TooLarge => json!({
                 "error": "payload_too_large",
                 "detail": format!("body: larger than {} bytes", super::MAX_BODY_BYTES),

@@ -1,11 +1,14 @@
 //! The intake pipeline. Order matters: the size check and the signature come
 //! before anything is parsed or stored, so an unauthenticated request costs
-//! no store call; a verified delivery is always either completed or parked
-//! before it is answered 200, so nothing Polo stops retrying is lost.
+//! no store call. A verified delivery is answered 200 only once completed or
+//! parked, and 202 once its claim (which stores the payload) has landed and
+//! a downstream fault left it to the inbox: nothing Polo stops retrying is
+//! lost, and only DynamoDB being down answers 503.
 
 use super::answer::Answer;
+use super::inbox::{self, Finished};
 use super::keys::{KeysError, WebhookKeys};
-use super::{DeliveryContext, EventHandler, HandleError, Handled};
+use super::{DeliveryContext, EventHandler, Handled};
 use crate::clock::Clock;
 use crate::idempotency::{
     BodyHash, Claim, ClaimOutcome, Delivery, IdempotencyRecord, IdempotencyStore, ParkOutcome,
@@ -150,10 +153,13 @@ impl Intake {
         }
 
         let lease = lease_end(deadline_ms, now, self.fallback_lease);
-        match self.store.claim(&delivery, lease, now).await {
+        match self.store.claim(&delivery, body, lease, now).await {
             Ok(ClaimOutcome::Claimed(claim)) => {
                 if claim.took_over {
-                    warn!("took over the expired claim of an earlier attempt");
+                    warn!(
+                        attempts = claim.attempts,
+                        "took over a pending record or an earlier attempt's expired claim"
+                    );
                 }
                 let ctx = DeliveryContext {
                     webhook_id: delivery.webhook_id.clone(),
@@ -211,44 +217,15 @@ impl Intake {
         ctx: &DeliveryContext,
         body: &[u8],
     ) -> Answer {
-        let now = || self.clock.now();
-        match self.handler.handle(event, ctx).await {
-            Ok(handled) => match self.store.complete(claim, now()).await {
-                Ok(()) if handled == Handled::Stale => Answer::Stale,
-                Ok(()) => Answer::Processed,
-                Err(err) => {
-                    // The effects are in and idempotent; the retry re-applies
-                    // harmlessly once the claim is released or has expired.
-                    error!(error = %error_chain(&err), "completion failed after handling");
-                    self.release(claim).await;
-                    Answer::Unavailable
-                }
-            },
-            Err(HandleError::Permanent(reason)) => {
-                match self.store.park_claimed(claim, &reason, body, now()).await {
-                    Ok(()) => {
-                        error!(reason = %reason.code, detail = %reason.detail, "event parked");
-                        Answer::Parked(reason.code)
-                    }
-                    Err(err) => {
-                        error!(error = %error_chain(&err), "parking failed");
-                        self.release(claim).await;
-                        Answer::Unavailable
-                    }
-                }
-            }
-            Err(err @ HandleError::Transient(_)) => {
-                error!(error = %error_chain(&err), "handler failed; claim released for Polo's retry");
-                self.release(claim).await;
-                Answer::Unavailable
-            }
-        }
-    }
-
-    async fn release(&self, claim: &Claim) {
-        if let Err(err) = self.store.release(claim).await {
-            // The lease still ends at the deadline, so the retry takes over.
-            warn!(error = %error_chain(&err), "could not release the claim; it expires at the deadline");
+        let result = self.handler.handle(event, ctx).await;
+        let now = self.clock.now();
+        match inbox::finish(self.store.as_ref(), claim, result, body, now).await {
+            Finished::Done(Handled::Stale) => Answer::Stale,
+            Finished::Done(_) => Answer::Processed,
+            Finished::Parked(code) => Answer::Parked(code),
+            // The payload is in DynamoDB since the claim: the inbox owns
+            // the retries, so Polo is told it arrived.
+            Finished::Deferred | Finished::Unrecorded => Answer::Accepted,
         }
     }
 
@@ -270,6 +247,9 @@ impl Intake {
                 info!("another attempt holds the claim");
                 Answer::InProgress
             }
+            // A pending record of this body is taken over by the claim; one
+            // seen here was just taken by another attempt or the sweep.
+            RecordStatus::Pending => Answer::Accepted,
         }
     }
 

@@ -4,14 +4,17 @@
 //! [`answer`] is the one place that turns an outcome into an HTTP response.
 
 pub mod answer;
+pub mod inbox;
 mod intake;
 mod keys;
 pub mod replay;
+pub mod sweep;
 
 pub use answer::Answer;
 pub use intake::{Intake, MAX_BODY_BYTES};
 pub use keys::{KeysError, WebhookKeys};
 pub use replay::{ReplayError, ReplayOutcome, Replayer};
+pub use sweep::{SweepReport, Sweeper};
 
 use crate::idempotency::ParkReason;
 use crate::polo::events::PoloEvent;
@@ -32,8 +35,8 @@ pub enum HandleError {
     /// A retry cannot fix it: park the event (answer 200).
     #[error("permanently unprocessable: {}", .0.code)]
     Permanent(ParkReason),
-    /// A dependency failed; nothing was half-applied: release the claim and
-    /// answer 503 so Polo retries.
+    /// A dependency failed; nothing was half-applied: the record waits
+    /// `PENDING` in the inbox for the retry sweep (answer 202).
     #[error("transient failure")]
     Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

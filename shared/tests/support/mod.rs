@@ -4,6 +4,7 @@
 pub mod apigw;
 pub mod aws;
 pub mod dashboard;
+pub mod intake;
 pub mod logs;
 pub mod openapi;
 pub mod polo;

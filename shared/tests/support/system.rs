@@ -17,7 +17,7 @@ use billing::provisioning::{InMemoryProvisioner, ProvisioningRequest};
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::InMemoryMetrics;
 use billing::updater::AccountUpdater;
-use billing::webhook::{Intake, WebhookKeys};
+use billing::webhook::{Intake, SweepReport, Sweeper, WebhookKeys};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -157,6 +157,25 @@ impl System {
         )
         .await
         .unwrap()
+    }
+
+    /// One run of `webhook-retry` over the same store and handler.
+    pub async fn sweep(&self) -> SweepReport {
+        let any = self
+            .intakes
+            .values()
+            .next()
+            .expect("the system has intakes");
+        let sweeper = Sweeper {
+            store: self.store.clone(),
+            handler: any.handler.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+        };
+        sweeper
+            .run(self.clock.now() + Duration::seconds(50))
+            .await
+            .expect("the sweep lists the open records")
     }
 }
 

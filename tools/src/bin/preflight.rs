@@ -784,6 +784,8 @@ impl Kind {
         match binary {
             "checkout" | "portal" | "status" | "change-plan" => Some(Self::Dashboard),
             "provisioning-sync" => Some(Self::Sync),
+            // The inbox's sweep finishes every event type, order.paid too.
+            "webhook-retry" => Some(Self::Webhook { calls_polo: true }),
             "reconcile" => Some(Self::Reconcile),
             _ => None,
         }

@@ -248,6 +248,9 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
     });
     spawn_provisioning_sync(updater, accounts, domain_clock, metrics);
     spawn_reconcile(reconciler);
+    if let Some(sweeper) = stack.sweeper() {
+        spawn_webhook_retry(sweeper);
+    }
     Ok(Running {
         app_url,
         sandbox,
@@ -298,6 +301,20 @@ fn spawn_reconcile(reconciler: Arc<Reconciler>) {
             let run_id = uuid::Uuid::new_v4().to_string();
             let deadline = reconciler.clock.now() + time::Duration::seconds(240);
             let _ = reconciler.scheduled(&run_id, deadline).await;
+        }
+    });
+}
+
+/// `webhook-retry`'s schedule (every minute), in-process. `POST /dev/retry`
+/// runs it at once.
+fn spawn_webhook_retry(sweeper: billing::webhook::Sweeper) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let deadline = sweeper.clock.now() + time::Duration::seconds(50);
+            let _ = sweeper.run(deadline).await;
         }
     });
 }

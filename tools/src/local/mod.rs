@@ -146,6 +146,18 @@ impl LocalStack {
         })
     }
 
+    /// `webhook-retry` over the intakes' own store, handler and clock (the
+    /// claims' leases and next attempts run on the same time).
+    pub fn sweeper(&self) -> Option<billing::webhook::Sweeper> {
+        let intake = self.intakes.values().next()?;
+        Some(billing::webhook::Sweeper {
+            store: intake.store.clone(),
+            handler: intake.handler.clone(),
+            clock: intake.clock.clone(),
+            metrics: intake.metrics.clone(),
+        })
+    }
+
     /// Every route: webhooks, dashboard, the stand-in pages and `/dev/*`.
     pub fn router(self: Arc<Self>) -> Router {
         let mut router = Router::new()
@@ -155,6 +167,7 @@ impl LocalStack {
             .route("/dev/credentials", get(pages::credentials))
             .route("/dev/reconcile", post(pages::reconcile))
             .route("/dev/sync", post(pages::sync))
+            .route("/dev/retry", post(pages::retry))
             .route("/billing", get(pages::billing));
         for endpoint in Endpoint::ALL {
             router = router.route(

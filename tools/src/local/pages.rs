@@ -300,3 +300,33 @@ pub async fn sync(State(stack): Shared) -> Response {
             .into_response(),
     }
 }
+
+/// `POST /dev/retry`: one `webhook-retry` run, now (it also runs every
+/// minute): every `PENDING` delivery that is due, and every crashed one
+/// past its lease, is processed from its stored payload.
+pub async fn retry(State(stack): Shared) -> Response {
+    let Some(sweeper) = stack.sweeper() else {
+        return (
+            http::StatusCode::NOT_FOUND,
+            Json(json!({"error": "this preset has no webhook intake"})),
+        )
+            .into_response();
+    };
+    let deadline = sweeper.clock.now() + time::Duration::seconds(50);
+    match sweeper.run(deadline).await {
+        Ok(report) => Json(json!({
+            "open": report.open,
+            "applied": report.applied,
+            "parked": report.parked,
+            "deferred": report.deferred,
+            "backlog": report.backlog,
+            "oldestOpenSeconds": report.oldest_open_seconds,
+        }))
+        .into_response(),
+        Err(err) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": billing::telemetry::error_chain(&err)})),
+        )
+            .into_response(),
+    }
+}

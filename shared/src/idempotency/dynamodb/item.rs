@@ -27,7 +27,23 @@ pub enum Attr {
     Payload,
     /// DynamoDB TTL attribute, unix SECONDS (set on COMPLETED only).
     Ttl,
+    /// Transient faults so far.
+    Attempts,
+    LastFault,
+    /// `PENDING`: the next attempt, unix milliseconds.
+    NextAttemptAt,
+    /// Present (always [`OPEN`]) only on `IN_PROGRESS` and `PENDING`
+    /// records: the partition key of the sparse `inbox-due` index.
+    Inbox,
+    /// The index's sort key: next attempt or lease end, unix milliseconds.
+    DueAt,
+    DiscardReason,
 }
+
+/// The value of [`Attr::Inbox`] on every open record.
+pub const OPEN: &str = "open";
+/// The sparse index of open records by due time.
+pub const INBOX_INDEX: &str = "inbox-due";
 
 impl Attr {
     pub fn name(self) -> &'static str {
@@ -47,6 +63,12 @@ impl Attr {
             Self::ParkDetail => "parkDetail",
             Self::Payload => "payload",
             Self::Ttl => "ttl",
+            Self::Attempts => "attempts",
+            Self::LastFault => "lastFault",
+            Self::NextAttemptAt => "nextAttemptAt",
+            Self::Inbox => "inbox",
+            Self::DueAt => "dueAt",
+            Self::DiscardReason => "discardReason",
         }
     }
 }
@@ -129,6 +151,13 @@ impl Reader<'_> {
         }
     }
 
+    fn count(&self, attr: Attr) -> Result<u32, StoreError> {
+        self.number(attr)?
+            .map(|n| u32::try_from(n).map_err(|_| self.corrupt(attr, "out of range")))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     fn time_millis(&self, attr: Attr) -> Result<Option<OffsetDateTime>, StoreError> {
         self.number(attr)?
             .map(|ms| {
@@ -201,5 +230,41 @@ pub fn record_from_item(
         park_reason,
         payload: r.bytes(Attr::Payload)?,
         expires_at: r.time_seconds(Attr::Ttl)?,
+        attempts: r.count(Attr::Attempts)?,
+        last_fault: r.string(Attr::LastFault)?,
+        next_attempt_at: r.time_millis(Attr::NextAttemptAt)?,
+        discard_reason: r.string(Attr::DiscardReason)?,
+    })
+}
+
+/// Maps an item of the `inbox-due` index (keys, status, receipt, attempts).
+pub fn open_record_from_item(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<OpenRecord, StoreError> {
+    let key = match item.get(Attr::Pk.name()) {
+        Some(AttributeValue::S(pk)) => RecordKey::from_stored(pk.clone()),
+        _ => {
+            return Err(StoreError::Corrupt {
+                key: RecordKey::from_stored("?"),
+                problem: "pk: missing or not a string".into(),
+            })
+        }
+    };
+    let r = Reader {
+        item,
+        key: key.clone(),
+    };
+    let status = RecordStatus::parse(&r.required_string(Attr::Status)?)
+        .ok_or_else(|| r.corrupt(Attr::Status, "unknown value"))?;
+    Ok(OpenRecord {
+        status,
+        due_at: r
+            .time_millis(Attr::DueAt)?
+            .ok_or_else(|| r.corrupt(Attr::DueAt, "missing"))?,
+        received_at: r
+            .time_millis(Attr::ReceivedAt)?
+            .ok_or_else(|| r.corrupt(Attr::ReceivedAt, "missing"))?,
+        attempts: r.count(Attr::Attempts)?,
+        key,
     })
 }
