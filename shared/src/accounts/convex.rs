@@ -34,6 +34,29 @@ struct ErrorBody {
     current_version: Option<u64>,
 }
 
+/// A refusal that is not about the request's content (see `call`).
+#[derive(Debug)]
+struct Refused {
+    status: u16,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            401 | 403 => write!(
+                f,
+                "Convex refused our signature (HTTP {}): is the Convex signing secret the deployment's?",
+                self.status
+            ),
+            404 => f.write_str("HTTP 404 without Convex's error body: is CONVEX_SITE_URL right?"),
+            429 => f.write_str("Convex throttled the call (HTTP 429)"),
+            status => write!(f, "Convex refused the call: HTTP {status} without an error body"),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
 #[derive(Deserialize)]
 struct AccountBody {
     account: AccountBilling,
@@ -100,6 +123,14 @@ impl ConvexAccountStore {
             Ok(response) => response
                 .json()
                 .map_err(|e| AccountStoreError::Unavailable(Box::new(e))),
+            // Only two answers are about the request's content: the account
+            // does not exist (a property of the event), and a lost
+            // compare-and-set (re-read and retry). A refusal in our own
+            // error body names what our request got wrong (`Rejected`: a bug
+            // on our side, which the webhook path retries like an outage).
+            // 401/403 (a rotated or wrong signing secret), 404 without our
+            // body (a wrong CONVEX_SITE_URL), 429 and bodiless refusals are
+            // an operator's problem or Convex's: `Unavailable`.
             Err(FetchError::Status { status, body, .. }) if (400..500).contains(&status) => {
                 let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
                 Err(match (status, parsed) {
@@ -110,13 +141,14 @@ impl ConvexAccountStore {
                             current: b.current_version,
                         }
                     }
-                    (401, _) => AccountStoreError::Rejected("Convex refused our signature".into()),
+                    (401 | 403 | 404 | 429, _) | (_, None) => {
+                        AccountStoreError::Unavailable(Box::new(Refused { status }))
+                    }
                     (_, Some(b)) => AccountStoreError::Rejected(format!(
                         "HTTP {status} {}: {}",
                         b.error,
                         b.detail.unwrap_or_default()
                     )),
-                    (_, None) => AccountStoreError::Rejected(format!("HTTP {status}")),
                 })
             }
             Err(err) => Err(AccountStoreError::Unavailable(Box::new(err))),

@@ -52,15 +52,7 @@ impl LifecycleHandler {
         let wire = polo
             .get_subscription(&id, ctx.deadline)
             .await
-            .map_err(|err| match err {
-                PoloError::NotFound => permanent(
-                    "unknown_subscription",
-                    "data.subscription_id: not found at Polo",
-                ),
-                PoloError::Auth => permanent("polo_auth", "Polo refused our API key"),
-                err if err.is_transient() => HandleError::Transient(Box::new(err)),
-                err => HandleError::Permanent(ParkReason::new("polo_refused", err.to_string())),
-            })?;
+            .map_err(classify_polo)?;
         let snapshot = transform::snapshot(&wire, &self.catalogue)
             .map_err(|e| HandleError::Permanent(e.park_reason()))?;
         if snapshot.account_id != order_account {
@@ -104,8 +96,35 @@ impl EventHandler for LifecycleHandler {
                 "unknown_account",
                 "data.customer.external_id: no such account",
             )),
-            Err(UpdateError::Rejected(detail)) => Err(permanent("account_store_rejected", &detail)),
-            Err(err @ UpdateError::Unavailable(_)) => Err(HandleError::Transient(Box::new(err))),
+            // A refusal that is not about the account (a bug or a setting on
+            // our side) is retried until fixed, then alarmed — never parked.
+            Err(err @ (UpdateError::Rejected(_) | UpdateError::Unavailable(_))) => {
+                Err(HandleError::Transient(Box::new(err)))
+            }
         }
+    }
+}
+
+/// design.md's fault rule for Polo's answers on the webhook path: only an
+/// answer about the event itself parks it — Polo's own 404 for its
+/// subscription id, or a 400/422 refusing that id. A refused API key (a
+/// rotated or wrong secret), throttling, a bare 404 (a wrong base URL), a
+/// 409 on a read, an undecodable answer or an outage is an operator's or
+/// Polo's problem: transient, so the event waits in the inbox.
+fn classify_polo(err: PoloError) -> HandleError {
+    match err {
+        PoloError::NotFound => permanent(
+            "unknown_subscription",
+            "data.subscription_id: not found at Polo",
+        ),
+        PoloError::Validation(detail) => HandleError::Permanent(ParkReason::new(
+            "polo_refused",
+            format!("data.subscription_id: refused by Polo: {detail}"),
+        )),
+        err @ (PoloError::Auth
+        | PoloError::Conflict
+        | PoloError::RateLimited { .. }
+        | PoloError::Malformed(_)
+        | PoloError::Unavailable(_)) => HandleError::Transient(Box::new(err)),
     }
 }

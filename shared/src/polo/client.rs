@@ -27,6 +27,9 @@ pub struct PoloClient {
 
 #[derive(Deserialize)]
 struct PoloErrorBody {
+    /// Polo's error code: present on every error Polo itself answers.
+    #[allow(dead_code)]
+    error: String,
     #[serde(default)]
     detail: serde_json::Value,
 }
@@ -119,7 +122,14 @@ fn map_error(err: FetchError) -> PoloError {
             retry_after,
         } => match status {
             401 | 403 => PoloError::Auth,
-            404 => PoloError::NotFound,
+            // Polo's own 404 carries its error body; a bare one comes from
+            // something else answering (a wrong POLO_API_BASE_URL).
+            404 if serde_json::from_slice::<PoloErrorBody>(&body).is_ok() => PoloError::NotFound,
+            404 => PoloError::Unavailable(Box::new(FetchError::Status {
+                status,
+                body: Vec::new(),
+                retry_after,
+            })),
             409 => PoloError::Conflict,
             400 | 422 => {
                 let detail = serde_json::from_slice::<PoloErrorBody>(&body)
