@@ -21,9 +21,7 @@ use billing::polo::api::SubscriptionLookup;
 use billing::polo::client::PoloClient;
 use billing::polo::routing::Endpoint;
 use billing::provisioning::{HttpProvisioner, InMemoryProvisioner, Provisioner};
-use billing::secrets::{
-    CachedSecretSource, InMemorySecretSource, SecretId, SecretString,
-};
+use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::InMemoryMetrics;
 use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
@@ -180,10 +178,8 @@ async fn convex_unreachable_keeps_the_event_pending() {
 
 #[tokio::test]
 async fn convex_timing_out_keeps_the_event_pending() {
-    assert_pending_after_convex(
-        ResponseTemplate::new(200).set_delay(StdDuration::from_secs(5)),
-    )
-    .await;
+    assert_pending_after_convex(ResponseTemplate::new(200).set_delay(StdDuration::from_secs(5)))
+        .await;
 }
 
 #[tokio::test]
@@ -193,8 +189,7 @@ async fn convex_answering_503_keeps_the_event_pending() {
 
 #[tokio::test]
 async fn convex_throttling_with_retry_after_keeps_the_event_pending() {
-    assert_pending_after_convex(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .await;
+    assert_pending_after_convex(ResponseTemplate::new(429).insert_header("retry-after", "0")).await;
 }
 
 #[tokio::test]
@@ -230,7 +225,8 @@ async fn convex_refusing_our_request_400_keeps_the_event_pending() {
 
 #[tokio::test]
 async fn convex_answering_an_undecodable_2xx_keeps_the_event_pending() {
-    assert_pending_after_convex(ResponseTemplate::new(200).set_body_string("<html>ok</html>")).await;
+    assert_pending_after_convex(ResponseTemplate::new(200).set_body_string("<html>ok</html>"))
+        .await;
 }
 
 #[tokio::test]
@@ -267,7 +263,10 @@ async fn convex_not_knowing_the_account_parks_the_event() {
 
     assert_eq!(
         (status, body),
-        (200, json!({"status": "parked", "reason": "unknown_account"}))
+        (
+            200,
+            json!({"status": "parked", "reason": "unknown_account"})
+        )
     );
     assert_eq!(rig.status().await, Some(RecordStatus::Parked));
 }
@@ -330,7 +329,8 @@ async fn polo_unreachable_keeps_the_order_pending() {
 
 #[tokio::test]
 async fn polo_timing_out_keeps_the_order_pending() {
-    assert_pending_after_polo(ResponseTemplate::new(200).set_delay(StdDuration::from_secs(5))).await;
+    assert_pending_after_polo(ResponseTemplate::new(200).set_delay(StdDuration::from_secs(5)))
+        .await;
 }
 
 #[tokio::test]
@@ -356,7 +356,8 @@ async fn polo_throttling_without_retry_after_keeps_the_order_pending() {
 #[tokio::test]
 async fn polo_refusing_a_rotated_api_key_401_keeps_the_order_pending() {
     assert_pending_after_polo(
-        ResponseTemplate::new(401).set_body_json(json!({"error": "Unauthorized", "detail": "invalid token"})),
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"error": "Unauthorized", "detail": "invalid token"})),
     )
     .await;
 }

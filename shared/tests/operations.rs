@@ -8,10 +8,10 @@ mod support;
 use billing::accounts::AccountOp;
 use billing::domain::{AccountId, BillingStatus, PlanTier};
 use billing::handlers::lifecycle::LifecycleHandler;
-use billing::idempotency::{IdempotencyStore, RecordKey, RecordStatus};
+use billing::idempotency::{IdempotencyStore, RecordKey, RecordStatus, StoreOp};
 use billing::polo::routing::Endpoint;
 use billing::reconcile::Reconciler;
-use billing::webhook::{Handled, ReplayOutcome, Replayer};
+use billing::webhook::{Handled, ReplayError, ReplayOutcome, Replayer};
 use std::sync::Arc;
 use support::system::{catalogue, sub, System, ACCOUNT};
 use time::macros::datetime;
@@ -295,4 +295,100 @@ async fn an_event_still_unprocessable_is_parked_again_with_its_new_reason() {
     assert_eq!(record.status, RecordStatus::Parked);
     assert_eq!(record.park_reason.unwrap().code, "unknown_product");
     assert_eq!(system.account().version, 0);
+}
+
+#[tokio::test]
+async fn a_replay_whose_outcome_write_fails_leaves_the_event_parked_and_a_second_replay_applies_it_once(
+) {
+    let system = System::new(NOW);
+    let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
+    system
+        .deliver_to(
+            Endpoint::PaymentFailed,
+            "msg_lost_write",
+            "subscription.active",
+            snapshot,
+        )
+        .await;
+    let key = RecordKey::for_misrouted("msg_lost_write", "webhook-payment-failed");
+    // The handler applies it, then DynamoDB refuses the completion and,
+    // had the event failed, the parking write too.
+    system.store.fail(StoreOp::Complete);
+    system.store.fail(StoreOp::ParkClaimed);
+
+    let failed = replayer(&system).replay(&key, deadline(&system)).await;
+
+    assert!(
+        matches!(
+            failed,
+            Err(ReplayError::NotRecorded {
+                outcome: "applied",
+                ..
+            })
+        ),
+        "{failed:?}"
+    );
+    let record = system.store.get(&key).await.unwrap().unwrap();
+    assert_eq!(record.status, RecordStatus::Parked, "never stranded");
+    assert_eq!(record.park_reason.unwrap().code, "misrouted");
+    let listed = system.store.list_parked(10).await.unwrap();
+    assert_eq!(listed.len(), 1, "still listed for replay");
+    system.store.heal();
+    // Replayable once the failed replay's hold has ended.
+    system
+        .clock
+        .set(record.lease_expires_at.unwrap() + Duration::seconds(1));
+
+    let second = replayer(&system)
+        .replay(&key, deadline(&system))
+        .await
+        .unwrap();
+
+    assert_eq!(second, ReplayOutcome::Replayed(Handled::Unchanged));
+    let applied = system
+        .accounts
+        .audit_rows(&account_id())
+        .into_iter()
+        .filter(|row| row.event_id == "msg_lost_write")
+        .count();
+    assert_eq!(applied, 1, "applied exactly once across both replays");
+    assert_eq!(
+        system.store.get(&key).await.unwrap().unwrap().status,
+        RecordStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn a_discarded_event_is_resolved_without_being_applied() {
+    let system = System::new(NOW);
+    let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
+    system
+        .deliver_to(
+            Endpoint::PaymentFailed,
+            "msg_discard",
+            "subscription.active",
+            snapshot,
+        )
+        .await;
+    let key = RecordKey::for_misrouted("msg_discard", "webhook-payment-failed");
+    let replay = replayer(&system);
+
+    let discarded = replay
+        .store
+        .discard_parked(&key, "a test event sent to production", NOW)
+        .await
+        .unwrap();
+
+    assert!(discarded);
+    let record = system.store.get(&key).await.unwrap().unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+    assert_eq!(
+        record.discard_reason.as_deref(),
+        Some("a test event sent to production")
+    );
+    assert_eq!(system.account().version, 0, "nothing was applied");
+    assert_eq!(
+        replay.replay(&key, deadline(&system)).await.unwrap(),
+        ReplayOutcome::NotParked(Some(RecordStatus::Completed))
+    );
 }
