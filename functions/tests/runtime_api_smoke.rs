@@ -165,3 +165,95 @@ async fn provisioning_sync_pushes_an_unacknowledged_account_on_its_scheduled_eve
     assert!(down.orchestrator.decision(&id).unwrap().entitled);
     assert!(!down.accounts.account(&id).unwrap().needs_push());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_retry_finishes_a_pending_and_a_crashed_delivery_on_its_scheduled_event() {
+    use billing::idempotency::{
+        BodyHash, ClaimOutcome, Delivery, DynamoDbIdempotencyStore, IdempotencyStore, RecordKey,
+        RecordStatus,
+    };
+    let table = fresh_table().await;
+    let down = downstream().await;
+    let store =
+        DynamoDbIdempotencyStore::new(tools::moto::dynamodb_client(&moto_endpoint()), &table);
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let now = time::OffsetDateTime::now_utc();
+    let earlier = now - time::Duration::minutes(5);
+    // One delivery a Convex fault left PENDING (due now), one whose Lambda
+    // was killed mid-handling (its lease has ended): both hold their payload.
+    for (slug, id, crashed) in [
+        ("subscription-created", "msg_retry_pending", false),
+        ("subscription-updated", "msg_retry_crashed", true),
+    ] {
+        let sample = tools::sample::load(
+            &events,
+            slug,
+            id,
+            LOCAL_WEBHOOK_SECRET,
+            now.unix_timestamp(),
+        )
+        .unwrap();
+        let delivery = Delivery {
+            key: RecordKey::for_delivery(id),
+            body_hash: BodyHash::of(&sample.body),
+            endpoint: format!("webhook-{slug}"),
+            webhook_id: id.to_owned(),
+            verification: "v1 secret#0".to_owned(),
+            event_type: None,
+            account_id: Some("acct_local_1".to_owned()),
+            received_at: earlier,
+        };
+        let lease = earlier + time::Duration::seconds(9);
+        let ClaimOutcome::Claimed(claim) = store
+            .claim(&delivery, &sample.body, lease, earlier)
+            .await
+            .unwrap()
+        else {
+            panic!("a fresh table grants the claim");
+        };
+        if !crashed {
+            store
+                .defer(
+                    &claim,
+                    "account store unavailable",
+                    now - time::Duration::seconds(1),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let api = RuntimeApi::start().await.unwrap();
+    let mut child = spawn(
+        env!("CARGO_BIN_EXE_webhook-retry"),
+        "webhook-retry",
+        &api,
+        &table,
+        &down,
+    );
+    let event = std::fs::read_to_string(events.join("webhook-retry.json")).unwrap();
+
+    let outcome = api.invoke(&event, Duration::from_secs(30)).await.unwrap();
+    child.kill().await.unwrap();
+
+    let tools::runtime_api::Outcome::Response(report) = outcome else {
+        panic!("webhook-retry failed: {outcome:?}");
+    };
+    assert_eq!(report["applied"], 2, "{report}");
+    assert_eq!(report["open"], 2, "{report}");
+    for id in ["msg_retry_pending", "msg_retry_crashed"] {
+        let record = store
+            .get(&RecordKey::for_delivery(id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.status, RecordStatus::Completed, "{id}");
+        assert_eq!(
+            record.payload, None,
+            "{id}: an applied event keeps no payload"
+        );
+    }
+    let id = AccountId::parse("acct_local_1").unwrap();
+    let account = down.accounts.account(&id).unwrap();
+    assert!(account.version > 0, "the events were applied");
+    assert!(down.orchestrator.decision(&id).unwrap().entitled);
+}
