@@ -24,7 +24,7 @@ export default defineSchema({
   })
     // get and compare-and-set; unique per account.
     .index("by_accountId", ["accountId"])
-    // provisioning-mismatches, by accountId.
+    // provisioning-mismatches, paged by accountId.
     .index("by_needsProvisioningPush", [
       "billingIndex.needsProvisioningPush",
       "accountId",
@@ -34,15 +34,16 @@ export default defineSchema({
       "billingIndex.hasPoloSubscription",
       "accountId",
     ])
-    // pending-paypal-cancellations, by accountId.
+    // pending-paypal-cancellations, paged by accountId.
     .index("by_pendingPaypalCancellation", [
       "billingIndex.pendingPaypalCancellation",
       "accountId",
     ])
-    // expired: the past_due half.
+    // expired: the past_due half, paged by accountId.
     .index("by_billingStatus", ["billingStatus", "accountId"])
-    // expired: the lapsed half (entitled, expiry passed).
-    .index("by_entitledUntil", ["billingIndex.entitledUntilMs"]),
+    // expired: the lapsed half (entitled, expiry passed), paged by expiry
+    // then accountId.
+    .index("by_entitledUntil", ["billingIndex.entitledUntilMs", "accountId"]),
 
   billingEvents: defineTable(billingEventFields).index("by_accountId", [
     "accountId",

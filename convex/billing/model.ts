@@ -27,6 +27,11 @@ const nullable = <T extends Parameters<typeof v.union>[0]>(x: T) =>
 
 /** The largest page a list call may ask for. */
 export const MAX_PAGE = 1000;
+/**
+ * The `expired` call's cursor: opaque to the caller, a string that
+ * `parseExpiredCursor` accepts.
+ */
+export const expiredCursor = v.string();
 
 // ---------------------------------------------------------------------------
 // Enums (Rust: `Provider`, `PlanTier`, `BillingStatus`).
@@ -315,14 +320,19 @@ export function newestAcknowledgement(
   return b.version > a.version ? b : a;
 }
 
-/** Entitled past its expiry at `now`, or `past_due`. */
-export function isExpired(account: AccountBilling, nowNanos: bigint): boolean {
+/** Entitled past its expiry at `now`. */
+export function isLapsed(account: AccountBilling, nowNanos: bigint): boolean {
   const desired = account.desiredEntitlement;
-  const lapsed =
+  return (
     desired.entitled &&
     desired.expiresAt !== null &&
-    mustInstant(desired.expiresAt) <= nowNanos;
-  return lapsed || account.billingStatus === "past_due";
+    mustInstant(desired.expiresAt) <= nowNanos
+  );
+}
+
+/** Entitled past its expiry at `now`, or `past_due`. */
+export function isExpired(account: AccountBilling, nowNanos: bigint): boolean {
+  return isLapsed(account, nowNanos) || account.billingStatus === "past_due";
 }
 
 export function billingIndexOf(account: AccountBilling): BillingIndex {
@@ -396,4 +406,35 @@ export function newAccountBilling(accountId: string) {
     paypal: null,
     pendingPaypalCancellation: null,
   });
+}
+
+// ---------------------------------------------------------------------------
+// The `expired` call's cursor. The call reads two index ranges one after the
+// other (lapsed accounts by expiry and accountId, then `past_due` ones by
+// accountId), so its cursor names the pass and the last key read in it:
+// `lapsed:<expiry ms>:<accountId>` or `past_due:<accountId>`.
+
+export type ExpiredCursor =
+  | { pass: "past_due"; accountId: string }
+  | { pass: "lapsed"; untilMs: number; accountId: string };
+
+const PAST_DUE_CURSOR = /^past_due:([\x21-\x7e]{1,128})$/;
+const LAPSED_CURSOR = /^lapsed:(-?[0-9]{1,16}):([\x21-\x7e]{1,128})$/;
+
+export function formatExpiredCursor(cursor: ExpiredCursor): string {
+  return cursor.pass === "past_due"
+    ? `past_due:${cursor.accountId}`
+    : `lapsed:${cursor.untilMs}:${cursor.accountId}`;
+}
+
+/** The cursor `formatExpiredCursor` wrote, or null for anything else. */
+export function parseExpiredCursor(text: string): ExpiredCursor | null {
+  const pastDue = PAST_DUE_CURSOR.exec(text);
+  if (pastDue !== null) return { pass: "past_due", accountId: pastDue[1] };
+  const lapsed = LAPSED_CURSOR.exec(text);
+  if (lapsed === null) return null;
+  const untilMs = Number(lapsed[1]);
+  return Number.isSafeInteger(untilMs)
+    ? { pass: "lapsed", untilMs, accountId: lapsed[2] }
+    : null;
 }

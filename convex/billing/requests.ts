@@ -9,9 +9,11 @@ import {
   accountBilling,
   auditEntry,
   count,
+  expiredCursor,
   idString,
   instantNanos,
   MAX_PAGE,
+  parseExpiredCursor,
   provisionedEntitlement,
   rfc3339,
 } from "./model";
@@ -33,10 +35,14 @@ export const acknowledgeRequest = v.object({
   accountId: idString,
   acknowledged: provisionedEntitlement,
 });
-export const listRequest = v.object({ limit: pageLimit });
-export const expiredRequest = v.object({ now: rfc3339, limit: pageLimit });
-export const subscribersRequest = v.object({
+/** A list paged by accountId: the cursor is the last id of the previous page. */
+export const pageRequest = v.object({
   cursor: v.union(idString, v.null()),
+  limit: pageLimit,
+});
+export const expiredRequest = v.object({
+  now: rfc3339,
+  cursor: v.union(expiredCursor, v.null()),
   limit: pageLimit,
 });
 
@@ -90,6 +96,9 @@ function problemAt(
       if (typeof value !== "string") return describe(path, "must be a string");
       if (validator === rfc3339 && instantNanos(value) === null) {
         return describe(path, "must be an RFC 3339 time");
+      }
+      if (validator === expiredCursor && parseExpiredCursor(value) === null) {
+        return describe(path, "must be a cursor from a previous page");
       }
       if (
         validator === idString &&

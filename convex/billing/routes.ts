@@ -19,14 +19,16 @@ import type { PublicHttpAction } from "convex/server";
 import { internal } from "../_generated/api";
 import { httpAction, type ActionCtx } from "../_generated/server";
 import type { AccountBilling } from "./model";
+
+/** A list call's answer: a page of accounts and the next page's cursor. */
+type AccountPage = { accounts: AccountBilling[]; cursor: string | null };
 import {
   acknowledgeRequest,
   check,
   checkCompareAndSet,
   expiredRequest,
   getRequest,
-  listRequest,
-  subscribersRequest,
+  pageRequest,
   type Checked,
 } from "./requests";
 import { signingKey, verifySignature } from "./signature";
@@ -198,34 +200,31 @@ export const acknowledgeProvisioning: PublicHttpAction = signedRoute(
 
 export const provisioningMismatches: PublicHttpAction = signedRoute(
   "provisioning-mismatches",
-  (body) => check(listRequest, body),
-  async (ctx, { limit }) => {
-    const accounts: AccountBilling[] = await ctx.runQuery(
+  (body) => check(pageRequest, body),
+  async (ctx, { cursor, limit }) => {
+    const page: AccountPage = await ctx.runQuery(
       internal.billing.store.listProvisioningMismatches,
-      { limit },
+      { cursor, limit },
     );
-    return reply(200, { accounts });
+    return reply(200, { accounts: page.accounts, cursor: page.cursor });
   },
 );
 
 export const expired: PublicHttpAction = signedRoute(
   "expired",
   (body) => check(expiredRequest, body),
-  async (ctx, { now, limit }) => {
-    const accounts: AccountBilling[] = await ctx.runQuery(
+  async (ctx, { now, cursor, limit }) => {
+    const page: AccountPage = await ctx.runQuery(
       internal.billing.store.listExpired,
-      {
-        now,
-        limit,
-      },
+      { now, cursor, limit },
     );
-    return reply(200, { accounts });
+    return reply(200, { accounts: page.accounts, cursor: page.cursor });
   },
 );
 
 export const poloSubscribers: PublicHttpAction = signedRoute(
   "polo-subscribers",
-  (body) => check(subscribersRequest, body),
+  (body) => check(pageRequest, body),
   async (ctx, { cursor, limit }) => {
     const page: { accountIds: string[]; cursor: string | null } =
       await ctx.runQuery(internal.billing.store.listPoloSubscribers, {
@@ -238,12 +237,12 @@ export const poloSubscribers: PublicHttpAction = signedRoute(
 
 export const pendingPaypalCancellations: PublicHttpAction = signedRoute(
   "pending-paypal-cancellations",
-  (body) => check(listRequest, body),
-  async (ctx, { limit }) => {
-    const accounts: AccountBilling[] = await ctx.runQuery(
+  (body) => check(pageRequest, body),
+  async (ctx, { cursor, limit }) => {
+    const page: AccountPage = await ctx.runQuery(
       internal.billing.store.listPendingPaypalCancellations,
-      { limit },
+      { cursor, limit },
     );
-    return reply(200, { accounts });
+    return reply(200, { accounts: page.accounts, cursor: page.cursor });
   },
 );

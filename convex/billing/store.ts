@@ -15,11 +15,15 @@ import {
   auditEntry,
   count,
   epochMillis,
+  expiredCursor,
+  formatExpiredCursor,
   idString,
   instantNanos,
   isExpired,
+  isLapsed,
   MAX_PAGE,
   newestAcknowledgement,
+  parseExpiredCursor,
   provisionedEntitlement,
   rfc3339,
   storedBillingFields,
@@ -43,10 +47,6 @@ async function findAccount(
     .query("accounts")
     .withIndex("by_accountId", (q) => q.eq("accountId", accountId))
     .unique();
-}
-
-function byAccountId(a: AccountBilling, b: AccountBilling): number {
-  return a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0;
 }
 
 /** get: an account's billing state, or null. */
@@ -154,64 +154,159 @@ export const acknowledgeProvisioning = internalMutation({
   },
 });
 
+/** A page of accounts and where the next one starts (null: done). */
+const accountPage = v.object({
+  accounts: v.array(accountBilling),
+  cursor: v.union(v.string(), v.null()),
+});
+
+/**
+ * A page of an accountId-ordered index range read with one look-ahead: the
+ * cursor is the last id of a full page when more follow.
+ */
+function pageOf(docs: Doc<"accounts">[], limit: number) {
+  const page = docs.slice(0, limit).map(toAccountBilling);
+  const more = docs.length > limit;
+  return {
+    accounts: page,
+    cursor: more ? page[page.length - 1].accountId : null,
+  };
+}
+
 /**
  * provisioning-mismatches: accounts that need a push (desired !=
- * acknowledged, or an unacknowledged push intent), by accountId.
+ * acknowledged, or an unacknowledged push intent), a page at a time in
+ * accountId order (cursor as in polo-subscribers).
  */
 export const listProvisioningMismatches = internalQuery({
-  args: { limit: v.number() },
-  returns: v.array(accountBilling),
-  handler: async (ctx, { limit }) => {
+  args: { cursor: v.union(idString, v.null()), limit: v.number() },
+  returns: accountPage,
+  handler: async (ctx, { cursor, limit }) => {
     assertLimit(limit);
     const docs = await ctx.db
       .query("accounts")
-      .withIndex("by_needsProvisioningPush", (q) =>
-        q.eq("billingIndex.needsProvisioningPush", true),
-      )
-      .take(limit);
-    return docs.map(toAccountBilling);
+      .withIndex("by_needsProvisioningPush", (q) => {
+        const mismatched = q.eq("billingIndex.needsProvisioningPush", true);
+        return cursor === null
+          ? mismatched
+          : mismatched.gt("accountId", cursor);
+      })
+      .take(limit + 1);
+    return pageOf(docs, limit);
   },
 });
 
 /**
  * expired: accounts entitled past their expiry at `now` (the expiry already
- * holds the grace: it is `desiredEntitlement.expiresAt`), or `past_due`; the
- * first `limit` of them by accountId.
+ * holds the grace: it is `desiredEntitlement.expiresAt`), or `past_due`, a
+ * page at a time.
  *
- * Two index ranges: `past_due` accounts in accountId order (at most `limit`
- * needed), and every entitled account whose expiry has passed. The second
- * set is read whole so that the result is exactly the first `limit` by
- * accountId; it is small in steady state, since reconciliation moves such
- * accounts out of it.
+ * Two index ranges, read one after the other so that every page is bounded
+ * (at most 2 x `limit` + 1 documents): first the entitled accounts whose
+ * expiry has passed, by expiry and accountId — credentials that must end,
+ * so a backlog of `past_due` accounts never holds them back — then the
+ * `past_due` accounts by accountId (those lapsed at `now` were listed in the
+ * first pass). The cursor is opaque (`formatExpiredCursor`); it is null when
+ * both passes are done. A page may hold fewer than `limit` accounts while
+ * more follow: an account read and left out (listed in the other pass, or
+ * expiring later in the same millisecond as `now`) still takes its place.
  */
 export const listExpired = internalQuery({
-  args: { now: rfc3339, limit: v.number() },
-  returns: v.array(accountBilling),
-  handler: async (ctx, { now, limit }) => {
+  args: {
+    now: rfc3339,
+    cursor: v.union(expiredCursor, v.null()),
+    limit: v.number(),
+  },
+  returns: accountPage,
+  handler: async (ctx, { now, cursor, limit }) => {
     assertLimit(limit);
     const nowNanos = instantNanos(now);
     if (nowNanos === null) throw new Error("now must be an RFC 3339 time");
-    // Index keys are floored milliseconds: anything expired at `now` has a
-    // key <= floor(now); the exact (nanosecond) rule then filters.
-    const nowMs = epochMillis(now);
-    const pastDue = await ctx.db
-      .query("accounts")
-      .withIndex("by_billingStatus", (q) => q.eq("billingStatus", "past_due"))
-      .take(limit);
-    const lapsed = await ctx.db
-      .query("accounts")
-      .withIndex("by_entitledUntil", (q) =>
-        q
-          .gt("billingIndex.entitledUntilMs", null)
-          .lte("billingIndex.entitledUntilMs", nowMs),
-      )
-      .collect();
-    const found = new Map<string, AccountBilling>();
-    for (const doc of [...pastDue, ...lapsed]) {
-      const account = toAccountBilling(doc);
-      if (isExpired(account, nowNanos)) found.set(account.accountId, account);
+    const from = cursor === null ? null : parseExpiredCursor(cursor);
+    if (cursor !== null && from === null) {
+      throw new Error("cursor must come from a previous page");
     }
-    return [...found.values()].sort(byAccountId).slice(0, limit);
+    const accounts: AccountBilling[] = [];
+    let room = limit;
+    if (from === null || from.pass === "lapsed") {
+      const after = from;
+      // Index keys are floored milliseconds: anything expired at `now` has
+      // a key <= floor(now); the exact (nanosecond) rule then filters.
+      const nowMs = epochMillis(now);
+      const scanned: Doc<"accounts">[] = [];
+      if (after !== null) {
+        // The rest of the cursor's millisecond, then the later ones.
+        scanned.push(
+          ...(await ctx.db
+            .query("accounts")
+            .withIndex("by_entitledUntil", (q) =>
+              q
+                .eq("billingIndex.entitledUntilMs", after.untilMs)
+                .gt("accountId", after.accountId),
+            )
+            .take(limit)),
+        );
+      }
+      if (scanned.length < limit) {
+        scanned.push(
+          ...(await ctx.db
+            .query("accounts")
+            .withIndex("by_entitledUntil", (q) =>
+              q
+                .gt(
+                  "billingIndex.entitledUntilMs",
+                  after === null ? null : after.untilMs,
+                )
+                .lte("billingIndex.entitledUntilMs", nowMs),
+            )
+            .take(limit - scanned.length)),
+        );
+      }
+      for (const doc of scanned) {
+        const account = toAccountBilling(doc);
+        if (isExpired(account, nowNanos)) accounts.push(account);
+      }
+      const last = scanned[scanned.length - 1];
+      const untilMs = last?.billingIndex.entitledUntilMs ?? null;
+      if (scanned.length === limit && untilMs !== null) {
+        // A full page: the next one carries on in this pass (and finds the
+        // second pass if this one is done).
+        return {
+          accounts,
+          cursor: formatExpiredCursor({
+            pass: "lapsed",
+            untilMs,
+            accountId: last.accountId,
+          }),
+        };
+      }
+      room = limit - scanned.length;
+    }
+    const after = from !== null && from.pass === "past_due" ? from : null;
+    const docs = await ctx.db
+      .query("accounts")
+      .withIndex("by_billingStatus", (q) => {
+        const pastDue = q.eq("billingStatus", "past_due");
+        return after === null
+          ? pastDue
+          : pastDue.gt("accountId", after.accountId);
+      })
+      .take(room + 1);
+    const page = docs.slice(0, room);
+    for (const doc of page) {
+      const account = toAccountBilling(doc);
+      if (!isLapsed(account, nowNanos)) accounts.push(account);
+    }
+    const more = docs.length > room;
+    return {
+      accounts,
+      cursor: more
+        ? formatExpiredCursor({
+            pass: "past_due",
+            accountId: page[page.length - 1].accountId,
+          })
+        : null,
+    };
   },
 });
 
@@ -243,18 +338,22 @@ export const listPoloSubscribers = internalQuery({
   },
 });
 
-/** pending-paypal-cancellations: accounts with a queued PayPal cancellation. */
+/**
+ * pending-paypal-cancellations: accounts with a queued PayPal cancellation,
+ * a page at a time in accountId order (cursor as in polo-subscribers).
+ */
 export const listPendingPaypalCancellations = internalQuery({
-  args: { limit: v.number() },
-  returns: v.array(accountBilling),
-  handler: async (ctx, { limit }) => {
+  args: { cursor: v.union(idString, v.null()), limit: v.number() },
+  returns: accountPage,
+  handler: async (ctx, { cursor, limit }) => {
     assertLimit(limit);
     const docs = await ctx.db
       .query("accounts")
-      .withIndex("by_pendingPaypalCancellation", (q) =>
-        q.eq("billingIndex.pendingPaypalCancellation", true),
-      )
-      .take(limit);
-    return docs.map(toAccountBilling);
+      .withIndex("by_pendingPaypalCancellation", (q) => {
+        const pending = q.eq("billingIndex.pendingPaypalCancellation", true);
+        return cursor === null ? pending : pending.gt("accountId", cursor);
+      })
+      .take(limit + 1);
+    return pageOf(docs, limit);
   },
 });

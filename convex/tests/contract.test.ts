@@ -23,8 +23,8 @@ afterEach(() => {
 });
 
 describe("contract fixtures", () => {
-  test("the fixture set covers every call (25 files, 7 paths)", () => {
-    expect(fixtures).toHaveLength(25);
+  test("the fixture set covers every call (29 files, 7 paths)", () => {
+    expect(fixtures).toHaveLength(29);
     expect(PATHS).toEqual([
       "/billing/v1/accounts/acknowledge-provisioning",
       "/billing/v1/accounts/compare-and-set",

@@ -71,11 +71,16 @@ function population(): AccountBilling[] {
 describe("every call reads only through its indexes", () => {
   test.each([
     [P.get, { accountId: "acct_q07" }, ["accounts.by_accountId"], 1],
-    [P.mismatches, { limit: 100 }, ["accounts.by_needsProvisioningPush"], 2],
+    [
+      P.mismatches,
+      { cursor: null, limit: 100 },
+      ["accounts.by_needsProvisioningPush"],
+      2,
+    ],
     [
       P.expired,
-      { now: "2026-11-15T12:00:00Z", limit: 100 },
-      ["accounts.by_billingStatus", "accounts.by_entitledUntil"],
+      { now: "2026-11-15T12:00:00Z", cursor: null, limit: 100 },
+      ["accounts.by_entitledUntil", "accounts.by_billingStatus"],
       2,
     ],
     [
@@ -90,7 +95,12 @@ describe("every call reads only through its indexes", () => {
       ["accounts.by_hasPoloSubscription"],
       1,
     ],
-    [P.paypal, { limit: 100 }, ["accounts.by_pendingPaypalCancellation"], 1],
+    [
+      P.paypal,
+      { cursor: null, limit: 100 },
+      ["accounts.by_pendingPaypalCancellation"],
+      1,
+    ],
   ] as const)("%s %j", async (path, body, indexes, maxRead) => {
     const t = newBackend();
     await seed(t, population());
@@ -122,18 +132,22 @@ describe("every call reads only through its indexes", () => {
   test("the lists' answers over the population", async () => {
     const t = newBackend();
     await seed(t, population());
+    const first = { cursor: null, limit: 100 };
+    expect((await send(t, P.mismatches, first)).body).toStrictEqual({
+      accounts: expect.any(Array),
+      cursor: null,
+    });
+    expect(ids((await send(t, P.mismatches, first)).body.accounts)).toEqual([
+      "acct_m1",
+      "acct_m2",
+    ]);
+    const now = "2026-11-15T12:00:00Z";
     expect(
-      ids((await send(t, P.mismatches, { limit: 100 })).body.accounts),
-    ).toEqual(["acct_m1", "acct_m2"]);
-    expect(
-      ids(
-        (await send(t, P.expired, { now: "2026-11-15T12:00:00Z", limit: 100 }))
-          .body.accounts,
-      ),
+      ids((await send(t, P.expired, { now, ...first })).body.accounts),
     ).toEqual(["acct_e1", "acct_e2"]);
-    expect(
-      ids((await send(t, P.paypal, { limit: 100 })).body.accounts),
-    ).toEqual(["acct_p1"]);
+    expect(ids((await send(t, P.paypal, first)).body.accounts)).toEqual([
+      "acct_p1",
+    ]);
   });
 });
 
@@ -177,21 +191,21 @@ describe("the list rules at their edges", () => {
         desiredEntitlement: ENTITLED_PRO,
       }),
     ]);
-    const all = await send(t, P.mismatches, { limit: 100 });
+    const all = await send(t, P.mismatches, { cursor: null, limit: 100 });
     expect(ids(all.body.accounts)).toEqual([
       "acct_e_tier",
       "acct_f_expiry",
       "acct_g_revoked",
       "acct_h_never_provisioned_pro",
     ]);
-    const firstTwo = await send(t, P.mismatches, { limit: 2 });
-    expect(ids(firstTwo.body.accounts)).toEqual([
-      "acct_e_tier",
-      "acct_f_expiry",
-    ]);
+    const firstTwo = await send(t, P.mismatches, { cursor: null, limit: 2 });
+    expect(firstTwo.body).toStrictEqual({
+      accounts: all.body.accounts.slice(0, 2),
+      cursor: "acct_f_expiry",
+    });
   });
 
-  test("expired: expiry <= now (to the nanosecond, any offset), or past_due; first `limit` by accountId", async () => {
+  test("expired: expiry <= now (to the nanosecond, any offset), or past_due; lapsed by expiry first, then past_due", async () => {
     const t = newBackend();
     const entitledUntil = (expiresAt: string | null) => ({
       desiredEntitlement: { ...ENTITLED_PRO, expiresAt },
@@ -230,29 +244,47 @@ describe("the list rules at their edges", () => {
       account("acct_j_canceled", { billingStatus: "canceled" }),
     ]);
     const now = "2026-11-15T12:00:00Z";
-    const all = await send(t, P.expired, { now, limit: 100 });
+    const all = await send(t, P.expired, { now, cursor: null, limit: 100 });
+    // Lapsed by expiry (i 11-01, d 11:30Z, c, a 12:00Z), then past_due by
+    // accountId (i is listed once, in the first pass).
+    expect(all.body).toStrictEqual({
+      accounts: expect.any(Array),
+      cursor: null,
+    });
     expect(ids(all.body.accounts)).toEqual([
-      "acct_a_at_now",
-      "acct_c_1ns_before",
-      "acct_d_offset_before",
-      "acct_h_past_due",
       "acct_i_past_due_and_lapsed",
-    ]);
-    const three = await send(t, P.expired, { now, limit: 3 });
-    expect(ids(three.body.accounts)).toEqual([
-      "acct_a_at_now",
-      "acct_c_1ns_before",
       "acct_d_offset_before",
+      "acct_c_1ns_before",
+      "acct_a_at_now",
+      "acct_h_past_due",
     ]);
+    const three = await send(t, P.expired, { now, cursor: null, limit: 3 });
+    expect(ids(three.body.accounts)).toEqual([
+      "acct_i_past_due_and_lapsed",
+      "acct_d_offset_before",
+      "acct_c_1ns_before",
+    ]);
+    // b is read (its expiry key is now's millisecond) and left out, and
+    // acct_i is read again in the past_due pass and left out: short pages.
+    const rest: string[] = [];
+    let cursor = three.body.cursor;
+    while (cursor !== null) {
+      const page = await send(t, P.expired, { now, cursor, limit: 3 });
+      expect(page.body.accounts.length).toBeLessThanOrEqual(3);
+      rest.push(...ids(page.body.accounts));
+      cursor = page.body.cursor;
+    }
+    expect(rest).toEqual(["acct_a_at_now", "acct_h_past_due"]);
     const earlier = await send(t, P.expired, {
       now: "2026-11-15T11:59:59.999999999Z",
+      cursor: null,
       limit: 100,
     });
     expect(ids(earlier.body.accounts)).toEqual([
-      "acct_c_1ns_before",
-      "acct_d_offset_before",
-      "acct_h_past_due",
       "acct_i_past_due_and_lapsed",
+      "acct_d_offset_before",
+      "acct_c_1ns_before",
+      "acct_h_past_due",
     ]);
   });
 
@@ -298,7 +330,7 @@ describe("the list rules at their edges", () => {
     expect(past.body).toStrictEqual({ accountIds: [], cursor: null });
   });
 
-  test("pending PayPal cancellations: by accountId, limited", async () => {
+  test("pending PayPal cancellations: by accountId, paged", async () => {
     const t = newBackend();
     const pending = {
       subscriptionId: "I-1",
@@ -311,9 +343,192 @@ describe("the list rules at their edges", () => {
         account(id, { pendingPaypalCancellation: pending }),
       ),
     );
-    expect(ids((await send(t, P.paypal, { limit: 2 })).body.accounts)).toEqual([
-      "acct_a",
-      "acct_b",
-    ]);
+    const first = await send(t, P.paypal, { cursor: null, limit: 2 });
+    expect(ids(first.body.accounts)).toEqual(["acct_a", "acct_b"]);
+    expect(first.body.cursor).toBe("acct_b");
+    const last = await send(t, P.paypal, { cursor: "acct_b", limit: 2 });
+    expect(ids(last.body.accounts)).toEqual(["acct_c"]);
+    expect(last.body.cursor).toBeNull();
+  });
+});
+
+// ---------------------------------------------------------------------------
+describe("paging through a list with its cursor", () => {
+  const NOW = "2026-11-15T12:00:00Z";
+  const pending = {
+    subscriptionId: "I-1",
+    queuedAt: "2026-11-14T08:00:00Z",
+    attempts: 0,
+  };
+  const lapsedAt = (expiresAt: string) => ({
+    desiredEntitlement: { ...ENTITLED_PRO, expiresAt },
+  });
+  const n = (i: number) => String(i).padStart(2, "0");
+
+  // Mismatched, pending and expired accounts among quiet ones; several
+  // lapsed accounts share an expiry millisecond, so a page boundary falls
+  // inside one; ids are stored out of order.
+  function crowd(): { accounts: AccountBilling[]; expired: string[] } {
+    const accounts: AccountBilling[] = [];
+    const expired: string[] = [];
+    for (let i = 22; i >= 0; i--) {
+      accounts.push(
+        account(`acct_m${n(i)}`, { desiredEntitlement: ENTITLED_PRO }),
+      );
+      accounts.push(
+        account(`acct_p${n(i)}`, { pendingPaypalCancellation: pending }),
+      );
+    }
+    for (let i = 0; i < 7; i++) {
+      accounts.push(account(`acct_d${n(i)}`, { billingStatus: "past_due" }));
+      expired.push(`acct_d${n(i)}`);
+    }
+    for (let i = 0; i < 11; i++) {
+      const at = `2026-11-${i < 6 ? "10" : "12"}T00:00:00Z`;
+      // Entitled past expiry and acknowledged: expired, no mismatch.
+      accounts.push(
+        account(`acct_l${n(10 - i)}`, {
+          ...lapsedAt(at),
+          provisionedEntitlement: {
+            ...ENTITLED_PRO,
+            expiresAt: at,
+            version: 0,
+          },
+        }),
+      );
+      expired.push(`acct_l${n(10 - i)}`);
+    }
+    accounts.push(
+      account("acct_l99_after_now_same_ms", {
+        ...lapsedAt("2026-11-15T12:00:00.000000001Z"),
+        provisionedEntitlement: {
+          ...ENTITLED_PRO,
+          expiresAt: "2026-11-15T12:00:00.000000001Z",
+          version: 0,
+        },
+      }),
+    );
+    accounts.push(
+      account("acct_d99_past_due_and_lapsed", {
+        billingStatus: "past_due",
+        ...lapsedAt("2026-11-10T00:00:00Z"),
+        provisionedEntitlement: {
+          ...ENTITLED_PRO,
+          expiresAt: "2026-11-10T00:00:00Z",
+          version: 0,
+        },
+      }),
+    );
+    expired.push("acct_d99_past_due_and_lapsed");
+    for (let i = 0; i < 10; i++) accounts.push(account(`acct_q${n(i)}`));
+    return { accounts, expired };
+  }
+
+  async function pageThrough(
+    t: ReturnType<typeof newBackend>,
+    path: string,
+    body: object,
+    limit: number,
+  ) {
+    const pages: { accounts: string[]; cursor: string | null; read: number }[] =
+      [];
+    let cursor: string | null = null;
+    do {
+      const recording = recordDatabase();
+      const answer = await send(t, path, { ...body, cursor, limit });
+      recording.stop();
+      expect(answer.status).toBe(200);
+      cursor = answer.body.cursor as string | null;
+      pages.push({
+        accounts: ids(answer.body.accounts),
+        cursor,
+        read: recording.documentsRead(),
+      });
+      expect(pages.length).toBeLessThan(200);
+    } while (cursor !== null);
+    return pages;
+  }
+
+  test.each([1, 2, 3, 5, 7, 1000])(
+    "mismatches and pending PayPal cancellations: every account exactly once, in accountId order, %i at a time",
+    async (limit) => {
+      const t = newBackend();
+      await seed(t, crowd().accounts);
+      for (const [path, prefix] of [
+        [P.mismatches, "acct_m"],
+        [P.paypal, "acct_p"],
+      ] as const) {
+        const pages = await pageThrough(t, path, {}, limit);
+        const all = pages.flatMap((p) => p.accounts);
+        const expected = Array.from({ length: 23 }, (_, i) => prefix + n(i));
+        expect(all).toEqual(expected);
+        for (const [i, page] of pages.entries()) {
+          const last = i === pages.length - 1;
+          // Full pages until the last; the cursor is a full page's last id.
+          if (!last) expect(page.accounts).toHaveLength(limit);
+          expect(page.accounts.length).toBeLessThanOrEqual(limit);
+          if (!last) expect(page.cursor).toBe(page.accounts.at(-1));
+          expect(page.read).toBeLessThanOrEqual(limit + 1);
+        }
+      }
+    },
+  );
+
+  test.each([1, 2, 3, 5, 6, 7, 1000])(
+    "expired: every account exactly once across both passes, %i at a time, each page bounded",
+    async (limit) => {
+      const t = newBackend();
+      const { accounts, expired } = crowd();
+      await seed(t, accounts);
+      const pages = await pageThrough(t, P.expired, { now: NOW }, limit);
+      const all = pages.flatMap((p) => p.accounts);
+      expect([...all].sort()).toEqual([...expired].sort());
+      expect(new Set(all).size).toBe(all.length);
+      // The lapsed pass first (acct_d99 is lapsed too), then past_due by
+      // accountId.
+      expect(all.slice(-7)).toEqual(
+        Array.from({ length: 7 }, (_, i) => `acct_d${n(i)}`),
+      );
+      for (const page of pages) {
+        expect(page.accounts.length).toBeLessThanOrEqual(limit);
+        expect(page.read).toBeLessThanOrEqual(2 * limit + 1);
+      }
+    },
+  );
+
+  test("a cursor past the end answers an empty last page", async () => {
+    const t = newBackend();
+    await seed(t, crowd().accounts);
+    for (const path of [P.mismatches, P.paypal]) {
+      const past = await send(t, path, { cursor: "acct_z", limit: 2 });
+      expect(past.body).toStrictEqual({ accounts: [], cursor: null });
+    }
+    const past = await send(t, P.expired, {
+      now: NOW,
+      cursor: "past_due:acct_z",
+      limit: 2,
+    });
+    expect(past.body).toStrictEqual({ accounts: [], cursor: null });
+  });
+
+  test.each([
+    [P.mismatches, {}],
+    [P.paypal, {}],
+    [P.expired, { now: NOW }],
+  ])("%s enforces the limit: 1 to 1000", async (path, body) => {
+    const t = newBackend();
+    await seed(t, crowd().accounts);
+    for (const limit of [0, 1001, 2.5]) {
+      const answer = await send(t, path, { ...body, cursor: null, limit });
+      expect(answer).toMatchObject({
+        status: 400,
+        body: {
+          error: "invalid_request",
+          detail: "limit: must be an integer from 1 to 1000",
+        },
+      });
+    }
+    const one = await send(t, path, { ...body, cursor: null, limit: 1 });
+    expect(one.body.accounts).toHaveLength(1);
   });
 });

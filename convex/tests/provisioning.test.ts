@@ -68,7 +68,7 @@ describe("a push intent", () => {
         version: 2,
       }),
     ]);
-    const listed = await send(t, P.mismatches, { limit: 100 });
+    const listed = await send(t, P.mismatches, { cursor: null, limit: 100 });
     expect(ids(listed.body.accounts)).toEqual([
       "acct_a_intent_newer",
       "acct_c_intent_never_acknowledged",
@@ -95,7 +95,7 @@ describe("a push intent", () => {
     expect(got.status).toBe(200);
     expect(got.body.account.provisioningIntent).toBeNull();
     expect(got.body.account).toStrictEqual(old);
-    const listed = await send(t, P.mismatches, { limit: 100 });
+    const listed = await send(t, P.mismatches, { cursor: null, limit: 100 });
     expect(listed.body.accounts).toEqual([]);
   });
 });

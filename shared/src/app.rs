@@ -184,6 +184,8 @@ pub struct SyncApp {
     pub paypal: Option<Arc<dyn Canceller>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricSink>,
+    /// Where the next run starts (kept while the function stays warm).
+    pub position: crate::handlers::provisioning_sync::SyncPosition,
 }
 
 /// Builds `provisioning-sync` from the process environment.
@@ -224,6 +226,7 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
         paypal,
         clock,
         metrics,
+        position: Default::default(),
     })
 }
 

@@ -21,8 +21,8 @@ use tracing::{error, info, warn};
 
 /// Polo pages read per account at most (100 subscriptions a page).
 const MAX_PAGES: u32 = 20;
-/// Accounts the scheduled run takes per invocation.
-pub const SCHEDULED_BATCH: usize = 500;
+/// Accounts the scheduled run reads per page.
+pub const SCHEDULED_PAGE: usize = 100;
 
 /// What reconciling one account did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct RunReport {
     pub accounts: usize,
     pub changed: usize,
     pub failed: Vec<(AccountId, String)>,
-    /// The run hit its batch size: more accounts wait for the next run.
+    /// The run ran out of time: more accounts wait for the next run.
     pub backlog: bool,
 }
 
@@ -207,23 +207,50 @@ impl Reconciler {
         }
     }
 
-    /// The hourly safety net: accounts past expiry + grace or `past_due`.
+    /// The hourly safety net: accounts past expiry + grace or `past_due`,
+    /// paged through with the store's cursor until none are left or the
+    /// deadline comes (then `backlog`, alarmed).
+    ///
+    /// Each run starts over: runs are an hour apart, so a resume point kept
+    /// in memory would rarely survive to the next one. The store lists the
+    /// accounts whose entitlement has lapsed (credentials to revoke) before
+    /// the `past_due` ones (not entitled already; reconciled for a
+    /// recovery), so a backlog of `past_due` accounts never holds back a
+    /// revocation.
     pub async fn scheduled(
         &self,
         run: &str,
         deadline: OffsetDateTime,
     ) -> Result<RunReport, ReconcileError> {
-        let due = self
-            .accounts
-            .list_expired(self.clock.now(), SCHEDULED_BATCH)
-            .await
-            .map_err(ReconcileError::List)?;
-        let full = due.len() == SCHEDULED_BATCH;
-        let ids: Vec<AccountId> = due.into_iter().map(|a| a.account_id).collect();
-        let mut report = self.accounts(&ids, run, deadline).await;
-        // `past_due` accounts stay listed until they recover: a full batch
-        // may hide an account behind them, so it is counted and alarmed.
-        report.backlog |= full;
+        // One `now` for the whole run, so that an account cannot move from
+        // one of the store's passes to the other between two pages.
+        let now = self.clock.now();
+        let mut report = RunReport::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            if self.clock.now() >= deadline {
+                report.backlog = true;
+                break;
+            }
+            let page = self
+                .accounts
+                .list_expired(now, cursor.as_deref(), SCHEDULED_PAGE)
+                .await
+                .map_err(ReconcileError::List)?;
+            let ids: Vec<AccountId> = page.accounts.into_iter().map(|a| a.account_id).collect();
+            let part = self.accounts(&ids, run, deadline).await;
+            report.accounts += part.accounts;
+            report.changed += part.changed;
+            report.failed.extend(part.failed);
+            if part.backlog {
+                report.backlog = true;
+                break;
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
         self.metrics.record(
             "ReconcileFailedAccounts",
             report.failed.len() as f64,

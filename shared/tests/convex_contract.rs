@@ -7,7 +7,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Router;
-use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, ConvexAccountStore};
+use billing::accounts::{
+    AccountPage, AccountStore, AccountStoreError, AuditEntry, ConvexAccountStore,
+};
 use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use billing::http::{RetryPolicy, SecureHttp};
 use billing::polo::verifier::{verify, SignatureHeaders, WebhookSecret};
@@ -233,15 +235,18 @@ async fn call_by_index(store: &ConvexAccountStore, name: &str, call: usize) -> A
                 )
                 .await
         }
-        2 => store.list_provisioning_mismatches(100).await.map(|_| ()),
+        2 => store
+            .list_provisioning_mismatches(None, 100)
+            .await
+            .map(|_| ()),
         3 => store
-            .list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), 100)
+            .list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), None, 100)
             .await
             .map(|_| ()),
         4 => store.list_polo_subscribers(None, 2).await.map(|_| ()),
         6 => acknowledge(store, name).await.map(|_| ()),
         _ => store
-            .list_pending_paypal_cancellations(100)
+            .list_pending_paypal_cancellations(None, 100)
             .await
             .map(|_| ()),
     }
@@ -364,49 +369,88 @@ async fn compare_and_set_with_a_bad_version_is_rejected_naming_the_field() {
     }
 }
 
+/// The page a fixture answers: its accounts and cursor.
+fn fixture_page(name: &str) -> AccountPage {
+    let body = &fixture(name)["response"]["body"];
+    AccountPage {
+        accounts: accounts(&body["accounts"]),
+        cursor: body["cursor"].as_str().map(str::to_owned),
+    }
+}
+
 #[tokio::test]
 async fn lists_return_the_fixture_accounts() {
     let (store, replay) = serve("mismatches-found", SIGNING_SECRET).await;
-    assert_eq!(
-        store.list_provisioning_mismatches(100).await.unwrap(),
-        accounts(&fixture("mismatches-found")["response"]["body"]["accounts"])
-    );
+    let found = store.list_provisioning_mismatches(None, 100).await.unwrap();
     assert_exact(&replay);
+    assert_eq!(found, fixture_page("mismatches-found"));
+    assert_eq!(found.cursor, None);
 
     let (store, replay) = serve("mismatches-empty", SIGNING_SECRET).await;
-    assert!(store
-        .list_provisioning_mismatches(100)
-        .await
-        .unwrap()
-        .is_empty());
+    let empty = store.list_provisioning_mismatches(None, 100).await.unwrap();
     assert_exact(&replay);
+    assert!(empty.accounts.is_empty());
 
     let (store, replay) = serve("expired-found", SIGNING_SECRET).await;
     let expired = store
-        .list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), 100)
+        .list_expired(time::macros::datetime!(2026-11-15 12:00 UTC), None, 100)
         .await
         .unwrap();
     assert_exact(&replay);
-    assert_eq!(
-        expired,
-        accounts(&fixture("expired-found")["response"]["body"]["accounts"])
-    );
+    assert_eq!(expired, fixture_page("expired-found"));
 
     let (store, replay) = serve("expired-empty", SIGNING_SECRET).await;
-    assert!(store
-        .list_expired(time::macros::datetime!(2026-11-05 00:00 UTC), 100)
+    let none = store
+        .list_expired(time::macros::datetime!(2026-11-05 00:00 UTC), None, 100)
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
     assert_exact(&replay);
+    assert!(none.accounts.is_empty());
 
     let (store, replay) = serve("paypal-pending-found", SIGNING_SECRET).await;
-    let pending = store.list_pending_paypal_cancellations(100).await.unwrap();
+    let pending = store
+        .list_pending_paypal_cancellations(None, 100)
+        .await
+        .unwrap();
     assert_exact(&replay);
-    assert_eq!(
-        pending,
-        accounts(&fixture("paypal-pending-found")["response"]["body"]["accounts"])
-    );
+    assert_eq!(pending, fixture_page("paypal-pending-found"));
+}
+
+#[tokio::test]
+async fn provisioning_mismatches_page_by_cursor() {
+    let (store, replay) = serve("mismatches-first-page", SIGNING_SECRET).await;
+    let first = store.list_provisioning_mismatches(None, 1).await.unwrap();
+    assert_exact(&replay);
+    assert_eq!(first, fixture_page("mismatches-first-page"));
+    assert_eq!(first.cursor.as_deref(), Some("acct_pushing"));
+
+    let (store, replay) = serve("mismatches-last-page", SIGNING_SECRET).await;
+    let last = store
+        .list_provisioning_mismatches(first.cursor.as_deref(), 1)
+        .await
+        .unwrap();
+    assert_exact(&replay);
+    assert_eq!(last, fixture_page("mismatches-last-page"));
+    assert_eq!(last.cursor, None);
+}
+
+#[tokio::test]
+async fn expired_pages_send_back_the_opaque_cursor() {
+    let now = time::macros::datetime!(2026-11-15 12:00 UTC);
+    let (store, replay) = serve("expired-first-page", SIGNING_SECRET).await;
+    let first = store.list_expired(now, None, 1).await.unwrap();
+    assert_exact(&replay);
+    assert_eq!(first, fixture_page("expired-first-page"));
+    assert!(first.cursor.is_some());
+
+    let (store, replay) = serve("expired-last-page", SIGNING_SECRET).await;
+    let last = store
+        .list_expired(now, first.cursor.as_deref(), 2)
+        .await
+        .unwrap();
+    assert_exact(&replay);
+    assert_eq!(last, fixture_page("expired-last-page"));
+    assert_eq!(last.cursor, None);
 }
 
 #[tokio::test]
@@ -438,7 +482,9 @@ async fn a_wrong_signing_secret_is_refused_and_reported_without_the_secret() {
         .get(&AccountId::parse("acct_active").unwrap())
         .await
         .unwrap_err();
-    assert!(matches!(err, AccountStoreError::Rejected(_)), "{err:?}");
+    // A refused signature is the operator's to fix, not the request's:
+    // transient, like an outage (the webhook keeps the event to retry).
+    assert!(matches!(err, AccountStoreError::Unavailable(_)), "{err:?}");
     assert!(!format!("{err:?} {err}").contains("d3Jvbmct"));
     assert_eq!(
         replay.seen.lock().unwrap().problems,

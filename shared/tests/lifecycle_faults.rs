@@ -7,7 +7,7 @@ mod support;
 
 use async_trait::async_trait;
 use billing::accounts::{
-    AccountOp, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page,
+    AccountOp, AccountPage, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page,
 };
 use billing::clock::Clock;
 use billing::domain::{AccountBilling, AccountId, BillingStatus};
@@ -328,16 +328,18 @@ impl AccountStore for Interleaving {
     }
     async fn list_provisioning_mismatches(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        self.0.list_provisioning_mismatches(limit).await
+    ) -> Result<AccountPage, AccountStoreError> {
+        self.0.list_provisioning_mismatches(cursor, limit).await
     }
     async fn list_expired(
         &self,
         now: OffsetDateTime,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        self.0.list_expired(now, limit).await
+    ) -> Result<AccountPage, AccountStoreError> {
+        self.0.list_expired(now, cursor, limit).await
     }
     async fn list_polo_subscribers(
         &self,
@@ -348,9 +350,12 @@ impl AccountStore for Interleaving {
     }
     async fn list_pending_paypal_cancellations(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        self.0.list_pending_paypal_cancellations(limit).await
+    ) -> Result<AccountPage, AccountStoreError> {
+        self.0
+            .list_pending_paypal_cancellations(cursor, limit)
+            .await
     }
 }
 

@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore};
+use billing::accounts::{
+    AccountPage, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore,
+};
 use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use billing::polo::verifier::WebhookSecret;
 use billing::secrets::SecretString;
@@ -83,7 +85,13 @@ async fn call(
         return invalid("body: not JSON");
     };
     let limit = args["limit"].as_u64().unwrap_or(100) as usize;
-    let accounts = |list: Vec<AccountBilling>| reply(StatusCode::OK, json!({ "accounts": list }));
+    let cursor = args["cursor"].as_str();
+    let accounts = |page: AccountPage| {
+        reply(
+            StatusCode::OK,
+            json!({"accounts": page.accounts, "cursor": page.cursor}),
+        )
+    };
     match call.as_str() {
         "get" => {
             let Some(id) = args["accountId"]
@@ -134,8 +142,12 @@ async fn call(
             }
         }
         "provisioning-mismatches" => {
-            match stub.accounts.list_provisioning_mismatches(limit).await {
-                Ok(list) => accounts(list),
+            match stub
+                .accounts
+                .list_provisioning_mismatches(cursor, limit)
+                .await
+            {
+                Ok(page) => accounts(page),
                 Err(err) => store_error(err),
             }
         }
@@ -145,16 +157,12 @@ async fn call(
             }) else {
                 return invalid("now: missing or not RFC 3339");
             };
-            match stub.accounts.list_expired(now, limit).await {
-                Ok(list) => accounts(list),
+            match stub.accounts.list_expired(now, cursor, limit).await {
+                Ok(page) => accounts(page),
                 Err(err) => store_error(err),
             }
         }
-        "polo-subscribers" => match stub
-            .accounts
-            .list_polo_subscribers(args["cursor"].as_str(), limit)
-            .await
-        {
+        "polo-subscribers" => match stub.accounts.list_polo_subscribers(cursor, limit).await {
             Ok(page) => reply(
                 StatusCode::OK,
                 json!({"accountIds": page.account_ids, "cursor": page.cursor}),
@@ -162,8 +170,12 @@ async fn call(
             Err(err) => store_error(err),
         },
         "pending-paypal-cancellations" => {
-            match stub.accounts.list_pending_paypal_cancellations(limit).await {
-                Ok(list) => accounts(list),
+            match stub
+                .accounts
+                .list_pending_paypal_cancellations(cursor, limit)
+                .await
+            {
+                Ok(page) => accounts(page),
                 Err(err) => store_error(err),
             }
         }

@@ -3,7 +3,7 @@
 //! request is signed with the Convex signing secret and verified in Convex,
 //! which then runs internal functions: no deploy key leaves Convex.
 
-use super::{AccountStore, AccountStoreError, AuditEntry, Page};
+use super::{AccountPage, AccountStore, AccountStoreError, AuditEntry, Page};
 use crate::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use crate::http::{deadline, FetchError, FetchRequest, SecureHttp};
 use crate::secrets::SecretString;
@@ -70,6 +70,16 @@ struct AcknowledgedBody {
 #[derive(Deserialize)]
 struct AccountsBody {
     accounts: Vec<AccountBilling>,
+    cursor: Option<String>,
+}
+
+impl From<AccountsBody> for AccountPage {
+    fn from(body: AccountsBody) -> Self {
+        AccountPage {
+            accounts: body.accounts,
+            cursor: body.cursor,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -214,9 +224,10 @@ impl AccountStore for ConvexAccountStore {
 
     async fn list_provisioning_mismatches(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        let body = json!({"limit": limit});
+    ) -> Result<AccountPage, AccountStoreError> {
+        let body = json!({"cursor": cursor, "limit": limit});
         let found: AccountsBody = self
             .call(
                 "convex.provisioning_mismatches",
@@ -225,19 +236,20 @@ impl AccountStore for ConvexAccountStore {
                 None,
             )
             .await?;
-        Ok(found.accounts)
+        Ok(found.into())
     }
 
     async fn list_expired(
         &self,
         now: OffsetDateTime,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        let body = json!({"now": rfc3339(now)?, "limit": limit});
+    ) -> Result<AccountPage, AccountStoreError> {
+        let body = json!({"now": rfc3339(now)?, "cursor": cursor, "limit": limit});
         let found: AccountsBody = self
             .call("convex.expired", "billing/v1/accounts/expired", body, None)
             .await?;
-        Ok(found.accounts)
+        Ok(found.into())
     }
 
     async fn list_polo_subscribers(
@@ -262,9 +274,10 @@ impl AccountStore for ConvexAccountStore {
 
     async fn list_pending_paypal_cancellations(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        let body = json!({"limit": limit});
+    ) -> Result<AccountPage, AccountStoreError> {
+        let body = json!({"cursor": cursor, "limit": limit});
         let found: AccountsBody = self
             .call(
                 "convex.pending_paypal_cancellations",
@@ -273,6 +286,6 @@ impl AccountStore for ConvexAccountStore {
                 None,
             )
             .await?;
-        Ok(found.accounts)
+        Ok(found.into())
     }
 }

@@ -90,18 +90,31 @@ impl InMemoryAccountStore {
         Ok(())
     }
 
-    fn filtered(
+    /// The accounts `keep` selects after `cursor` (an account id), a page in
+    /// accountId order, as Convex pages them.
+    fn page(
         &self,
+        cursor: Option<&str>,
         limit: usize,
         keep: impl Fn(&AccountBilling) -> bool,
-    ) -> Vec<AccountBilling> {
-        self.lock()
+    ) -> AccountPage {
+        let mut accounts: Vec<AccountBilling> = self
+            .lock()
             .accounts
             .values()
+            .filter(|a| cursor.is_none_or(|c| a.account_id.as_str() > c))
             .filter(|a| keep(a))
-            .take(limit)
+            .take(limit + 1)
             .cloned()
-            .collect()
+            .collect();
+        let more = accounts.len() > limit;
+        accounts.truncate(limit);
+        let cursor = if more {
+            accounts.last().map(|a| a.account_id.as_str().to_owned())
+        } else {
+            None
+        };
+        AccountPage { accounts, cursor }
     }
 }
 
@@ -176,19 +189,23 @@ impl AccountStore for InMemoryAccountStore {
 
     async fn list_provisioning_mismatches(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    ) -> Result<AccountPage, AccountStoreError> {
         self.enter(AccountOp::List)?;
-        Ok(self.filtered(limit, AccountBilling::needs_push))
+        Ok(self.page(cursor, limit, AccountBilling::needs_push))
     }
 
+    /// One pass in accountId order (Convex reads two index ranges; the
+    /// cursor is opaque to callers either way).
     async fn list_expired(
         &self,
         now: OffsetDateTime,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    ) -> Result<AccountPage, AccountStoreError> {
         self.enter(AccountOp::List)?;
-        Ok(self.filtered(limit, |a| is_expired(a, now)))
+        Ok(self.page(cursor, limit, |a| is_expired(a, now)))
     }
 
     async fn list_polo_subscribers(
@@ -221,10 +238,11 @@ impl AccountStore for InMemoryAccountStore {
 
     async fn list_pending_paypal_cancellations(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    ) -> Result<AccountPage, AccountStoreError> {
         self.enter(AccountOp::List)?;
-        Ok(self.filtered(limit, |a| a.pending_paypal_cancellation.is_some()))
+        Ok(self.page(cursor, limit, |a| a.pending_paypal_cancellation.is_some()))
     }
 }
 

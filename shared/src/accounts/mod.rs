@@ -80,6 +80,14 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// A page of accounts and where the next page starts (`None`: done). The
+/// cursor is opaque: pass it back as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPage {
+    pub accounts: Vec<AccountBilling>,
+    pub cursor: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountStoreError {
     #[error("account not found")]
@@ -129,18 +137,25 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<bool, AccountStoreError>;
 
     /// Accounts that need a push (`AccountBilling::needs_push`): desired ≠
-    /// acknowledged, or a recorded intent newer than the acknowledgement.
+    /// acknowledged, or a recorded intent newer than the acknowledgement; a
+    /// page at a time in accountId order (the cursor is the last id of a
+    /// full page when more follow), so every one is reached however many
+    /// before it keep failing.
     async fn list_provisioning_mismatches(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError>;
+    ) -> Result<AccountPage, AccountStoreError>;
 
-    /// Accounts entitled past their expiry at `now`, or `past_due`.
+    /// Accounts entitled past their expiry at `now`, or `past_due`, a page
+    /// at a time. The order is the adapter's (Convex lists `past_due` ones
+    /// first); a page may hold fewer than `limit` while more follow.
     async fn list_expired(
         &self,
         now: OffsetDateTime,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError>;
+    ) -> Result<AccountPage, AccountStoreError>;
 
     /// Accounts with a Polo subscription, a page at a time.
     async fn list_polo_subscribers(
@@ -149,11 +164,13 @@ pub trait AccountStore: Send + Sync {
         limit: usize,
     ) -> Result<Page, AccountStoreError>;
 
-    /// Accounts with a queued PayPal cancellation.
+    /// Accounts with a queued PayPal cancellation, a page at a time in
+    /// accountId order.
     async fn list_pending_paypal_cancellations(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError>;
+    ) -> Result<AccountPage, AccountStoreError>;
 }
 
 /// The rule `list_expired` implements, shared by every adapter's tests.

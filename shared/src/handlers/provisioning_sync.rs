@@ -4,6 +4,10 @@
 //! version, through the same intent step as every writer, and reports the
 //! oldest such account's age (alarmed past 10 minutes). This is what makes a crash, a
 //! timeout or an orchestrator outage delay credentials instead of losing them.
+//! Accounts are paged through in accountId order with a cursor, each pushed
+//! once per run: one whose push keeps failing is counted as not pushed and
+//! never holds back the ones after it, and a run out of time leaves a resume
+//! point for the next ([`SyncPosition`]).
 //! It also sends the queued PayPal cancellations of migrated subscribers
 //! (retried every run; the oldest one's age is alarmed past a day).
 
@@ -17,11 +21,23 @@ use tracing::{error, info, warn};
 
 /// Accounts read per page.
 const PAGE: usize = 100;
+/// Kept back from the invocation's deadline: one account-store call's budget.
+const STORE_CALL_RESERVE: time::Duration = time::Duration::seconds(3);
+/// The invocation's last seconds, for the PayPal cancellations.
+const PAYPAL_RESERVE: time::Duration = time::Duration::seconds(10);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     pub mismatched: usize,
     pub acknowledged: usize,
+    /// Accounts pushed this run that still need a push (the orchestrator
+    /// refused or failed, or the push could not be recorded).
+    pub not_pushed: usize,
+    /// The deadline came before every account needing a push was reached.
+    pub out_of_time: bool,
+    /// Where the next run should start when this one ran out of time: the
+    /// last account it reached (`None`: it reached them all).
+    pub resume_after: Option<String>,
     /// Seconds since the oldest account still needing a push started to
     /// (its entitlement change or unacknowledged intent; 0 if none).
     pub oldest_unacknowledged_seconds: i64,
@@ -30,10 +46,37 @@ pub struct SyncReport {
     pub oldest_unacknowledged_intent_seconds: i64,
 }
 
+/// Where the next `provisioning-sync` run starts, kept in the warm
+/// function's memory between its every-minute runs.
+///
+/// Why a resume point rather than starting over at the first account every
+/// run: a run reaches each account once, in accountId order, but a push
+/// that fails slowly (a timeout) costs seconds, so a run can end before
+/// the last page however cheap pages are. Starting over would then hand
+/// every run's time to the same first accounts and the ones behind them
+/// would starve; starting after the last account reached, and wrapping
+/// round to the beginning, gives every account its turn within a few runs.
+/// A cold start (or a lost position) begins at the start again, which is
+/// where a run with no resume point begins anyway: the position is only
+/// ever a place in accountId order, never needed for correctness.
+#[derive(Debug, Default)]
+pub struct SyncPosition(std::sync::Mutex<Option<String>>);
+
+impl SyncPosition {
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set(&self, resume_after: Option<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = resume_after;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("could not list provisioning mismatches")]
 pub struct SyncError(#[source] crate::accounts::AccountStoreError);
 
+/// One run from the first account (see [`run_from`]).
 pub async fn run(
     updater: &AccountUpdater,
     accounts: &dyn AccountStore,
@@ -42,6 +85,23 @@ pub async fn run(
     run_id: &str,
     deadline: OffsetDateTime,
 ) -> Result<SyncReport, SyncError> {
+    run_from(updater, accounts, clock, metrics, run_id, deadline, None).await
+}
+
+/// One run: pages through every account needing a push, in accountId order
+/// after `start`, then from the beginning up to `start` (a run that starts
+/// at the beginning makes one pass), pushing each account reached once.
+/// An account whose push fails is counted in `not_pushed` and left for the
+/// next run; it never holds back the accounts after it.
+pub async fn run_from(
+    updater: &AccountUpdater,
+    accounts: &dyn AccountStore,
+    clock: &dyn Clock,
+    metrics: &dyn MetricSink,
+    run_id: &str,
+    deadline: OffsetDateTime,
+    start: Option<&str>,
+) -> Result<SyncReport, SyncError> {
     let cause = Cause {
         event_id: format!("provisioning-sync:{run_id}"),
         event_type: "provisioning-sync".to_owned(),
@@ -49,41 +109,65 @@ pub async fn run(
     let mut report = SyncReport::default();
     let mut oldest: Option<OffsetDateTime> = None;
     let mut oldest_intent: Option<OffsetDateTime> = None;
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        let page = accounts
-            .list_provisioning_mismatches(PAGE)
-            .await
-            .map_err(|e| {
-                error!(error = %error_chain(&e), "provisioning-sync could not list mismatches");
-                SyncError(e)
-            })?;
-        // An account still listed after its push failed would come back on
-        // every page: stop once a page holds nothing new.
-        let fresh: Vec<_> = page
-            .into_iter()
-            .filter(|a| seen.insert(a.account_id.clone()))
-            .collect();
-        if fresh.is_empty() || clock.now() >= deadline {
-            break;
-        }
-        for account in fresh {
-            report.mismatched += 1;
-            let since = account.needs_push_since();
-            let after = updater.provision(account, &cause, deadline).await;
-            if after.needs_push() {
-                if let Some(at) = after.needs_push_since().or(since) {
-                    oldest = Some(oldest.map_or(at, |o| o.min(at)));
+    let mut reached: Option<String> = None;
+    // (first cursor, last account of the pass): after `start` to the end,
+    // then the beginning up to `start`.
+    let mut passes = vec![(start.map(str::to_owned), None)];
+    if let Some(start) = start {
+        passes.push((None, Some(start.to_owned())));
+    }
+    'passes: for (mut cursor, until) in passes {
+        loop {
+            if clock.now() >= deadline {
+                report.out_of_time = true;
+                break 'passes;
+            }
+            let page = accounts
+                .list_provisioning_mismatches(cursor.as_deref(), PAGE)
+                .await
+                .map_err(|e| {
+                    error!(error = %error_chain(&e), "provisioning-sync could not list mismatches");
+                    SyncError(e)
+                })?;
+            for account in page.accounts {
+                if until
+                    .as_deref()
+                    .is_some_and(|until| account.account_id.as_str() > until)
+                {
+                    break 'passes;
                 }
-                // A retry re-sends the recorded intent of the same version
-                // (no new one), so its time is when that push first went out.
-                if let Some(at) = after.unacknowledged_intent().map(|i| i.at) {
-                    oldest_intent = Some(oldest_intent.map_or(at, |o| o.min(at)));
+                if clock.now() >= deadline {
+                    report.out_of_time = true;
+                    break 'passes;
                 }
-            } else {
-                report.acknowledged += 1;
+                reached = Some(account.account_id.as_str().to_owned());
+                report.mismatched += 1;
+                let since = account.needs_push_since();
+                let account_id = account.account_id.clone();
+                let after = updater.provision(account, &cause, deadline).await;
+                if after.needs_push() {
+                    report.not_pushed += 1;
+                    warn!(account_id = %account_id, "provisioning-sync could not push the account; next run pushes it again");
+                    if let Some(at) = after.needs_push_since().or(since) {
+                        oldest = Some(oldest.map_or(at, |o| o.min(at)));
+                    }
+                    // A retry re-sends the recorded intent of the same version
+                    // (no new one), so its time is when that push first went out.
+                    if let Some(at) = after.unacknowledged_intent().map(|i| i.at) {
+                        oldest_intent = Some(oldest_intent.map_or(at, |o| o.min(at)));
+                    }
+                } else {
+                    report.acknowledged += 1;
+                }
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
             }
         }
+    }
+    if report.out_of_time {
+        report.resume_after = reached.or_else(|| start.map(str::to_owned));
     }
     let age = |at: Option<OffsetDateTime>| {
         at.map(|at| (clock.now() - at).whole_seconds().max(0))
@@ -103,9 +187,17 @@ pub async fn run(
         "Seconds",
         &[],
     );
+    metrics.record(
+        "ProvisioningNotPushedAccounts",
+        report.not_pushed as f64,
+        "Count",
+        &[],
+    );
     info!(
         mismatched = report.mismatched,
         acknowledged = report.acknowledged,
+        not_pushed = report.not_pushed,
+        out_of_time = report.out_of_time,
         oldest_unacknowledged_seconds = report.oldest_unacknowledged_seconds,
         oldest_unacknowledged_intent_seconds = report.oldest_unacknowledged_intent_seconds,
         "provisioning-sync finished"
@@ -134,55 +226,64 @@ pub async fn cancel_paypal(
         event_id: format!("provisioning-sync:{run_id}"),
         event_type: "paypal.cancellation".to_owned(),
     };
-    let queued = updater
-        .accounts
-        .list_pending_paypal_cancellations(PAGE)
-        .await
-        .map_err(SyncError)?;
     let mut report = PaypalReport::default();
     let mut oldest: Option<OffsetDateTime> = None;
-    for account in queued {
-        let Some(pending) = account.pending_paypal_cancellation.clone() else {
-            continue;
-        };
-        let outcome = match canceller {
-            Some(paypal) if updater.clock.now() < deadline => Some(
-                paypal
-                    .cancel(&pending.subscription_id, "Moved to Polo billing", deadline)
-                    .await,
-            ),
-            _ => None,
-        };
-        let done = match &outcome {
-            Some(Ok(how)) => {
-                info!(account_id = %account.account_id, outcome = ?how, "PayPal subscription cancelled");
-                report.sent += 1;
-                true
+    let mut cursor: Option<String> = None;
+    // Out of time, the accounts not read wait for the next run (and are
+    // missing from this run's age, which the earlier runs' ages covered).
+    while updater.clock.now() < deadline {
+        let page = updater
+            .accounts
+            .list_pending_paypal_cancellations(cursor.as_deref(), PAGE)
+            .await
+            .map_err(SyncError)?;
+        for account in page.accounts {
+            let Some(pending) = account.pending_paypal_cancellation.clone() else {
+                continue;
+            };
+            let outcome = match canceller {
+                Some(paypal) if updater.clock.now() < deadline => Some(
+                    paypal
+                        .cancel(&pending.subscription_id, "Moved to Polo billing", deadline)
+                        .await,
+                ),
+                _ => None,
+            };
+            let done = match &outcome {
+                Some(Ok(how)) => {
+                    info!(account_id = %account.account_id, outcome = ?how, "PayPal subscription cancelled");
+                    report.sent += 1;
+                    true
+                }
+                Some(Err(err)) => {
+                    warn!(account_id = %account.account_id, error = %error_chain(err), "PayPal cancellation failed; retried next run");
+                    report.failed += 1;
+                    false
+                }
+                None => false,
+            };
+            if outcome.is_some() {
+                if let Err(err) = updater
+                    .record_paypal_cancellation(
+                        &account.account_id,
+                        &pending.subscription_id,
+                        done,
+                        &cause,
+                        deadline,
+                    )
+                    .await
+                {
+                    // PayPal's cancel is idempotent: the next run sends it again.
+                    warn!(account_id = %account.account_id, error = %error_chain(&err), "could not record the PayPal cancellation");
+                }
             }
-            Some(Err(err)) => {
-                warn!(account_id = %account.account_id, error = %error_chain(err), "PayPal cancellation failed; retried next run");
-                report.failed += 1;
-                false
-            }
-            None => false,
-        };
-        if outcome.is_some() {
-            if let Err(err) = updater
-                .record_paypal_cancellation(
-                    &account.account_id,
-                    &pending.subscription_id,
-                    done,
-                    &cause,
-                    deadline,
-                )
-                .await
-            {
-                // PayPal's cancel is idempotent: the next run sends it again.
-                warn!(account_id = %account.account_id, error = %error_chain(&err), "could not record the PayPal cancellation");
+            if !done {
+                oldest = Some(oldest.map_or(pending.queued_at, |o| o.min(pending.queued_at)));
             }
         }
-        if !done {
-            oldest = Some(oldest.map_or(pending.queued_at, |o| o.min(pending.queued_at)));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
         }
     }
     report.oldest_pending_seconds = oldest
@@ -208,27 +309,36 @@ pub async fn handle_scheduled(
         .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
         .filter(|_| event.context.deadline > 0)
         .unwrap_or_else(|| app.clock.now() + time::Duration::seconds(50));
-    let report = run(
+    // The last Convex call may start just before its deadline and take its
+    // own budget: stop early enough for it to finish inside the invocation,
+    // and leave the PayPal cancellations their share.
+    let paypal_deadline = deadline - STORE_CALL_RESERVE;
+    let sync_deadline = paypal_deadline - PAYPAL_RESERVE;
+    let report = run_from(
         &app.updater,
         &*app.updater.accounts,
         &*app.clock,
         &*app.metrics,
         &event.context.request_id,
-        deadline,
+        sync_deadline,
+        app.position.get().as_deref(),
     )
     .await
     .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
+    app.position.set(report.resume_after.clone());
     let paypal = cancel_paypal(
         &app.updater,
         app.paypal.as_deref(),
         &event.context.request_id,
-        deadline,
+        paypal_deadline,
     )
     .await
     .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
     Ok(serde_json::json!({
         "mismatched": report.mismatched,
         "acknowledged": report.acknowledged,
+        "notPushed": report.not_pushed,
+        "outOfTime": report.out_of_time,
         "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
         "oldestUnacknowledgedIntentSeconds": report.oldest_unacknowledged_intent_seconds,
         "paypalCancelled": paypal.sent,

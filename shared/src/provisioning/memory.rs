@@ -1,9 +1,10 @@
 //! An in-memory orchestrator: records every push, applies a push only when
 //! its version is newer than the last applied one (the real orchestrator's
-//! rule), and can be made to fail like an outage.
+//! rule), and can be made to fail like an outage, or to refuse chosen
+//! accounts for good.
 
 use super::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -13,6 +14,7 @@ pub struct InMemoryProvisioner {
     applied: Mutex<HashMap<AccountId, ProvisioningRequest>>,
     failing: AtomicBool,
     losing_answers: AtomicBool,
+    refused: Mutex<HashSet<AccountId>>,
 }
 
 impl InMemoryProvisioner {
@@ -24,6 +26,15 @@ impl InMemoryProvisioner {
     /// the caller sees a failure, the orchestrator applied the push.
     pub fn set_losing_answers(&self, losing: bool) {
         self.losing_answers.store(losing, Ordering::SeqCst);
+    }
+
+    /// Every push for `account` is refused (4xx), as the orchestrator does
+    /// with an account it will not provision.
+    pub fn refuse(&self, account: &AccountId) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.clone());
     }
 
     /// Every push received, in order (including refused-as-old ones).
@@ -54,6 +65,16 @@ impl Provisioner for InMemoryProvisioner {
         if self.failing.load(Ordering::SeqCst) {
             return Err(ProvisionError::Unavailable(
                 "orchestrator set to fail".into(),
+            ));
+        }
+        if self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&request.account_id)
+        {
+            return Err(ProvisionError::Rejected(
+                "orchestrator refuses the account".into(),
             ));
         }
         self.pushes

@@ -5,7 +5,9 @@
 
 use super::scheduler::{Call, Outcome, Scheduler};
 use async_trait::async_trait;
-use billing::accounts::{AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page};
+use billing::accounts::{
+    AccountPage, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore, Page,
+};
 use billing::domain::{AccountBilling, AccountId, Entitlement, ProvisionedEntitlement};
 use billing::provisioning::{
     InMemoryProvisioner, ProvisionError, Provisioner, ProvisioningRequest,
@@ -92,11 +94,12 @@ impl AccountStore for GatedAccounts {
 
     async fn list_provisioning_mismatches(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    ) -> Result<AccountPage, AccountStoreError> {
         self.through(
             Call::AccountList,
-            self.inner.list_provisioning_mismatches(limit),
+            self.inner.list_provisioning_mismatches(cursor, limit),
         )
         .await
     }
@@ -104,10 +107,14 @@ impl AccountStore for GatedAccounts {
     async fn list_expired(
         &self,
         now: OffsetDateTime,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
-        self.through(Call::AccountList, self.inner.list_expired(now, limit))
-            .await
+    ) -> Result<AccountPage, AccountStoreError> {
+        self.through(
+            Call::AccountList,
+            self.inner.list_expired(now, cursor, limit),
+        )
+        .await
     }
 
     async fn list_polo_subscribers(
@@ -124,11 +131,12 @@ impl AccountStore for GatedAccounts {
 
     async fn list_pending_paypal_cancellations(
         &self,
+        cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AccountBilling>, AccountStoreError> {
+    ) -> Result<AccountPage, AccountStoreError> {
         self.through(
             Call::AccountList,
-            self.inner.list_pending_paypal_cancellations(limit),
+            self.inner.list_pending_paypal_cancellations(cursor, limit),
         )
         .await
     }
