@@ -123,7 +123,7 @@ fn finish(current: &AccountBilling, mut next: AccountBilling, now: OffsetDateTim
     if next == *current {
         return Decision::Unchanged;
     }
-    next.version = current.version + 1;
+    next.version = current.version.saturating_add(1);
     let live = next
         .subscriptions
         .iter()
@@ -138,22 +138,30 @@ fn finish(current: &AccountBilling, mut next: AccountBilling, now: OffsetDateTim
     }))
 }
 
+/// `end` plus a grace period. Snapshot dates are range-checked where they
+/// are parsed, so this cannot overflow; if it ever did, the access would end
+/// at `end` itself rather than panic a handler.
+fn with_grace(end: OffsetDateTime, grace: Duration) -> OffsetDateTime {
+    end.checked_add(grace).unwrap_or(end)
+}
+
 fn known_subscription(s: &SubscriptionSnapshot, policy: &Policy) -> KnownSubscription {
     let entitled_until = match s.status {
         BillingStatus::Trial => s
             .trial_end
             .or(s.current_period_end)
-            .map(|end| end + policy.renewal_grace),
+            .map(|end| with_grace(end, policy.renewal_grace)),
         BillingStatus::Active => s.current_period_end.map(|end| {
             if s.cancel_at_period_end {
                 end
             } else {
-                end + policy.renewal_grace
+                with_grace(end, policy.renewal_grace)
             }
         }),
-        BillingStatus::PastDue if policy.past_due_grace > Duration::ZERO => {
-            Some(s.current_period_end.unwrap_or(s.watermark) + policy.past_due_grace)
-        }
+        BillingStatus::PastDue if policy.past_due_grace > Duration::ZERO => Some(with_grace(
+            s.current_period_end.unwrap_or(s.watermark),
+            policy.past_due_grace,
+        )),
         _ => None,
     };
     KnownSubscription {

@@ -104,8 +104,12 @@ impl PaypalClient {
             Err(err) => return Err(unavailable(err)),
         };
         let token = SecretString::new(answer.access_token);
-        // Renewed a minute early so a call never carries an expiring token.
-        let until = OffsetDateTime::now_utc() + Duration::seconds(answer.expires_in - 60);
+        // Renewed a minute early so a call never carries an expiring token;
+        // a lifetime PayPal answers out of any sane range is clamped (to a
+        // day), never allowed to overflow the clock.
+        let lifetime = answer.expires_in.clamp(0, 86_400).saturating_sub(60).max(0);
+        let now = OffsetDateTime::now_utc();
+        let until = now.checked_add(Duration::seconds(lifetime)).unwrap_or(now);
         *held = Some((token.clone(), until));
         Ok(token)
     }

@@ -24,6 +24,55 @@ pub enum SnapshotError {
     InvalidId(&'static str),
     #[error("{0}: missing for this status")]
     MissingDate(&'static str),
+    /// A date outside the years a subscription can hold, or a period that
+    /// ends before it starts: our arithmetic on it (grace, expiry) must
+    /// never leave the representable range.
+    #[error("{0}: out of range")]
+    OutOfRange(&'static str),
+}
+
+/// The years a Polo date may fall in. Far wider than any real subscription,
+/// and far inside `time`'s range, so adding any grace period to such a date
+/// (or comparing it) cannot overflow.
+const EARLIEST_YEAR: i32 = 1970;
+const LATEST_YEAR: i32 = 9000;
+
+fn in_range(field: &'static str, at: Option<time::OffsetDateTime>) -> Result<(), SnapshotError> {
+    match at {
+        Some(at) if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&at.year()) => {
+            Err(SnapshotError::OutOfRange(field))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every date of the subscription is in range and its period is ordered.
+fn dates_in_range(s: &wire::Subscription) -> Result<(), SnapshotError> {
+    in_range("data.current_period_start", s.current_period_start)?;
+    in_range("data.current_period_end", s.current_period_end)?;
+    in_range("data.trial_start", s.trial_start)?;
+    in_range("data.trial_end", s.trial_end)?;
+    in_range("data.canceled_at", s.canceled_at)?;
+    in_range("data.ends_at", s.ends_at)?;
+    in_range("data.ended_at", s.ended_at)?;
+    in_range("data.started_at", s.started_at)?;
+    in_range("data.created_at", Some(s.created_at))?;
+    in_range("data.modified_at", s.modified_at)?;
+    if let (Some(start), Some(end)) = (s.current_period_start, s.current_period_end) {
+        if end < start {
+            return Err(SnapshotError::OutOfRange(
+                "data.current_period_end: before data.current_period_start",
+            ));
+        }
+    }
+    if let (Some(start), Some(end)) = (s.trial_start, s.trial_end) {
+        if end < start {
+            return Err(SnapshotError::OutOfRange(
+                "data.trial_end: before data.trial_start",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl SnapshotError {
@@ -35,6 +84,7 @@ impl SnapshotError {
             Self::UnknownProduct => "unknown_product",
             Self::UnknownStatus => "unknown_enum",
             Self::InvalidId(_) | Self::MissingDate(_) => "malformed",
+            Self::OutOfRange(_) => "out_of_range",
         };
         ParkReason::new(code, self.to_string())
     }
@@ -78,6 +128,7 @@ pub fn snapshot(
     catalogue: &Catalogue,
 ) -> Result<SubscriptionSnapshot, SnapshotError> {
     let status = billing_status(s.status)?;
+    dates_in_range(s)?;
     let account_id = account_of(&s.customer, &s.metadata)?;
     let product_id =
         ProductId::parse(&s.product_id).map_err(|_| SnapshotError::InvalidId("data.product_id"))?;

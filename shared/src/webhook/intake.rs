@@ -217,6 +217,9 @@ impl Intake {
         ctx: &DeliveryContext,
         body: &[u8],
     ) -> Answer {
+        // No task of its own here: the Lambda runtime reports a panic as
+        // this invocation's error, and the claim (payload included) is then
+        // finished by the sweep, which does guard each record.
         let result = self.handler.handle(event, ctx).await;
         let now = self.clock.now();
         match inbox::finish(self.store.as_ref(), claim, result, body, now).await {

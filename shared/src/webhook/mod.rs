@@ -52,6 +52,28 @@ pub enum Handled {
     Stale,
 }
 
+/// Runs `handler` on `event` within its deadline, in a task of its own: a
+/// panic (a bug no input should reach — inputs are range-checked where
+/// they are parsed) becomes a transient fault of this one event, so it
+/// waits in the inbox and alarms instead of taking down the retry sweep or
+/// a replay run with every other record in it.
+pub async fn handle_guarded(
+    handler: std::sync::Arc<dyn EventHandler>,
+    event: PoloEvent,
+    ctx: DeliveryContext,
+) -> Result<Handled, HandleError> {
+    let deadline = ctx.deadline;
+    let task = tokio::spawn(crate::http::deadline::scope(deadline, async move {
+        handler.handle(&event, &ctx).await
+    }));
+    match task.await {
+        Ok(result) => result,
+        Err(join) => Err(HandleError::Transient(
+            format!("the handler panicked or was cancelled: {join}").into(),
+        )),
+    }
+}
+
 /// Applies one verified, parsed, correctly routed event.
 #[async_trait]
 pub trait EventHandler: Send + Sync {

@@ -139,6 +139,6 @@ impl Replayer {
             webhook_id: record.delivery.webhook_id.clone(),
             deadline,
         };
-        crate::http::deadline::scope(deadline, self.handler.handle(&event, &ctx)).await
+        super::handle_guarded(self.handler.clone(), event, ctx).await
     }
 }

@@ -113,7 +113,7 @@ impl Sweeper {
                     webhook_id: record.delivery.webhook_id.clone(),
                     deadline: lease,
                 };
-                crate::http::deadline::scope(lease, self.handler.handle(&event, &ctx)).await
+                super::handle_guarded(self.handler.clone(), event, ctx).await
             }
             // Parsed at intake, so only a record without its payload gets
             // here; a retry cannot fix that.
