@@ -126,8 +126,9 @@ pub enum InboxCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
-    /// Run the retry sweep now (what `webhook-retry` does every minute).
-    /// With a key, that PENDING delivery is made due first.
+    /// After fixing the cause: every PENDING delivery (or the one named) is
+    /// made due now, then the retry sweep runs (what `webhook-retry` does
+    /// every minute, without waiting out the backoff).
     Retry {
         /// A PENDING record's key (as `inbox list` shows it).
         key: Option<String>,

@@ -1,8 +1,9 @@
-//! `admin reconcile` and `admin replay` as ops runs them: the compiled
-//! binary against the local stack (the real webhook intakes on DynamoDB —
-//! the moto emulator `scripts/test.sh` starts — the account store behind
-//! the Convex stand-in, a provisioning receiver) and its Polo sandbox,
-//! whose webhooks are held back (dropped) or sent to the wrong endpoint.
+//! `admin reconcile`, `admin replay` and `admin inbox` as ops runs them:
+//! the compiled binary against the local stack (the real webhook intakes on
+//! DynamoDB — the moto emulator `scripts/test.sh` starts — the account
+//! store behind the Convex stand-in and its fault switch, a provisioning
+//! receiver) and its Polo sandbox, whose webhooks are held back (dropped),
+//! sent to the wrong endpoint, or meet a Convex outage.
 
 mod support;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::cli::AdminEnv;
 use tools::convex_stub::ConvexStub;
+use tools::fault_switch::{Fault, FaultSwitch};
 use tools::local::assemble::{start, Running};
 use tools::local::options::LocalOptions;
 use tools::local::{LOCAL_CONVEX_SECRET, LOCAL_PROVISIONING_SECRET};
@@ -31,6 +33,8 @@ struct Stack {
     sandbox: Arc<Sandbox>,
     accounts: Arc<InMemoryAccountStore>,
     orchestrator: Arc<InMemoryProvisioner>,
+    /// In front of the Convex stand-in.
+    convex: FaultSwitch,
     admin: AdminEnv,
     http: reqwest::Client,
 }
@@ -60,7 +64,8 @@ async fn stack(account: &str) -> Stack {
     };
     options.dynamodb_endpoint = Some(url::Url::parse(&moto).unwrap());
     options.idempotency_table.clone_from(&table);
-    let convex_url = serve(convex.router()).await;
+    let switch = FaultSwitch::default();
+    let convex_url = serve(switch.wrap(convex.router())).await;
     let provisioning_url = serve(receiver.router()).await;
     options.convex_site_url = Some(convex_url.clone());
     options.provisioning_url = Some(provisioning_url.clone());
@@ -80,6 +85,7 @@ async fn stack(account: &str) -> Stack {
         sandbox,
         accounts,
         orchestrator,
+        convex: switch,
         http: reqwest::Client::new(),
     }
 }
@@ -265,4 +271,85 @@ async fn a_parked_misrouted_event_replayed_by_admin_after_the_fix_lands_exactly_
     assert!(answers.contains(&("subscription.active".to_owned(), Some(200))));
     assert_eq!(stack.applied_by(account, &event, "subscription.active"), 1);
     assert_eq!(stack.account(account), landed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stuck_in_the_inbox_by_a_convex_outage_are_listed_and_finished_by_admin_inbox_retry()
+{
+    // Arrange: Convex refuses every call (a rotated signing secret) while
+    // the purchase's webhooks arrive: each is answered 202 and kept.
+    let account = "acct_inbox";
+    let stack = stack(account).await;
+    stack.convex.set(Fault::Status(401, None));
+    stack.buy_pro(account).await;
+    stack.settle().await;
+    let answers = stack.last_answers();
+    assert!(
+        answers.iter().all(|(_, status)| *status == Some(202)),
+        "Polo saw no failure: {answers:?}"
+    );
+    let (status, listed) = stack.admin.run(&["inbox", "list"]).await;
+    assert_eq!(status.code(), Some(0), "{listed}");
+    let open = listed["open"].as_array().unwrap();
+    assert_eq!(open.len(), answers.len(), "{listed}");
+    assert!(open
+        .iter()
+        .all(|r| r["status"] == "PENDING" && r["attempts"] == 1));
+    assert_eq!(stack.account(account).plan_tier, PlanTier::Free);
+
+    // Act: the secret is fixed; the operator retries at once.
+    stack.convex.set(Fault::Healthy);
+    let (status, report) = stack.admin.run(&["inbox", "retry"]).await;
+
+    // Assert: every event applied once, credentials issued, inbox empty.
+    assert_eq!(status.code(), Some(0), "{report}");
+    assert_eq!(report["applied"], answers.len(), "{report}");
+    let landed = stack.account(account);
+    assert_eq!(
+        (landed.plan_tier, landed.billing_status),
+        (PlanTier::Pro, BillingStatus::Active)
+    );
+    assert!(stack.entitled(account));
+    let (_, listed) = stack.admin.run(&["inbox", "list"]).await;
+    assert_eq!(listed["open"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_event_discarded_by_admin_is_resolved_without_being_applied() {
+    let account = "acct_discard";
+    let stack = stack(account).await;
+    stack.sandbox.dispatcher().hold();
+    stack.buy_pro(account).await;
+    let event = stack.event_id("subscription.active");
+    stack.deliver(&event, Some("subscription-created")).await;
+    let (_, listed) = stack.admin.run(&["replay", "list"]).await;
+    let key = listed["parked"][0]["key"].as_str().unwrap().to_owned();
+
+    let empty = stack
+        .admin
+        .command(&["replay", "discard", &key, "--reason", "  "])
+        .output()
+        .await
+        .unwrap();
+    let (status, discarded) = stack
+        .admin
+        .run(&[
+            "replay",
+            "discard",
+            &key,
+            "--reason",
+            "sent to the wrong stage",
+        ])
+        .await;
+
+    assert_eq!(empty.status.code(), Some(1), "a reason is required");
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("--reason: must not be empty"));
+    assert_eq!(status.code(), Some(0), "{discarded}");
+    assert_eq!(discarded["discarded"], true, "{discarded}");
+    let (_, listed) = stack.admin.run(&["replay", "list"]).await;
+    assert_eq!(listed["parked"], json!([]));
+    assert_eq!(stack.applied_by(account, &event, "subscription.active"), 0);
+    assert_eq!(stack.account(account).plan_tier, PlanTier::Free);
+    let (_, replayed) = stack.admin.run(&["replay", "run", &key]).await;
+    assert_eq!(replayed["replayed"][0]["outcome"], "not parked (COMPLETED)");
 }

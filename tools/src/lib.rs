@@ -3,6 +3,7 @@
 //! nothing here is deployed.
 
 pub mod convex_stub;
+pub mod fault_switch;
 pub mod local;
 pub mod moto;
 pub mod polo_stub;

@@ -9,9 +9,6 @@
 //! event exactly once with no person acting — including the last delivery,
 //! whose Lambda was killed mid-handling.
 
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use billing::accounts::{AccountStore, ConvexAccountStore, InMemoryAccountStore};
 use billing::clock::{Clock, ManualClock};
 use billing::domain::{AccountBilling, AccountId, BillingStatus, Policy};
@@ -27,52 +24,16 @@ use billing::telemetry::InMemoryMetrics;
 use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, Sweeper, WebhookKeys};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use tools::convex_stub::ConvexStub;
+use tools::fault_switch::{Fault, FaultSwitch};
 use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
 
 const CONVEX_SECRET: &str = "whsec_aW5ib3gtb3V0YWdlLWNvbnZleC1zaWduaW5n";
 const ACCOUNTS: usize = 4;
-
-/// What the Convex stand-in answers right now.
-#[derive(Clone, Copy, Debug)]
-enum Fault {
-    Healthy,
-    Status(u16, Option<&'static str>),
-    /// Never answers (the call times out; a killed Lambda never sees it).
-    Hang,
-}
-
-async fn fault_switch(
-    State(fault): State<Arc<Mutex<Fault>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let now = *fault.lock().unwrap();
-    match now {
-        Fault::Healthy => next.run(request).await,
-        Fault::Status(status, retry_after) => {
-            let mut response = (
-                http::StatusCode::from_u16(status).unwrap(),
-                json!({"error": "injected"}).to_string(),
-            )
-                .into_response();
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert("retry-after", seconds.parse().unwrap());
-            }
-            response
-        }
-        Fault::Hang => {
-            tokio::time::sleep(StdDuration::from_secs(60)).await;
-            next.run(request).await
-        }
-    }
-}
 
 struct World {
     intakes: std::collections::HashMap<Endpoint, Intake>,
@@ -82,7 +43,7 @@ struct World {
     orchestrator: Arc<InMemoryProvisioner>,
     metrics: Arc<InMemoryMetrics>,
     clock: Arc<ManualClock>,
-    fault: Arc<Mutex<Fault>>,
+    fault: FaultSwitch,
 }
 
 fn account(i: usize) -> String {
@@ -101,11 +62,9 @@ async fn world() -> World {
     for i in 0..=ACCOUNTS {
         accounts.insert(AccountBilling::new(AccountId::parse(&account(i)).unwrap()));
     }
-    let fault = Arc::new(Mutex::new(Fault::Healthy));
+    let fault = FaultSwitch::default();
     let convex = Arc::new(ConvexStub::new(accounts.clone(), CONVEX_SECRET).unwrap());
-    let router = convex
-        .router()
-        .layer(middleware::from_fn_with_state(fault.clone(), fault_switch));
+    let router = fault.wrap(convex.router());
     let convex_url = tools::serve_on_loopback(router).await.unwrap();
     let retry = RetryPolicy {
         max_attempts: 2,
@@ -254,7 +213,7 @@ impl World {
     }
 
     fn set(&self, fault: Fault) {
-        *self.fault.lock().unwrap() = fault;
+        self.fault.set(fault);
     }
 
     /// `webhook-retry` every minute for `minutes`.
@@ -305,7 +264,7 @@ async fn an_outage_longer_than_polos_retries_loses_nothing_and_needs_no_one() {
 
     w.set(Fault::Status(503, None));
     w.sweep_every_minute_for(40).await;
-    w.set(Fault::Status(429, Some("1")));
+    w.set(Fault::Status(429, Some(1)));
     w.sweep_every_minute_for(40).await;
     w.set(Fault::Status(401, None));
     w.sweep_every_minute_for(40).await;
