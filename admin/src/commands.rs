@@ -268,29 +268,6 @@ pub async fn inbox_list(sweeper: &Sweeper, limit: usize, json: bool) -> Result<E
     Ok(Ended::Done)
 }
 
-/// Every `PENDING` record's key, all pages.
-async fn pending_keys(sweeper: &Sweeper) -> Result<Vec<RecordKey>, String> {
-    let mut keys = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = sweeper
-            .store
-            .list_open(cursor.as_ref(), 100)
-            .await
-            .map_err(|e| billing::telemetry::error_chain(&e))?;
-        keys.extend(
-            page.records
-                .iter()
-                .filter(|r| r.status == billing::idempotency::RecordStatus::Pending)
-                .map(|r| r.key.clone()),
-        );
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(keys),
-        }
-    }
-}
-
 pub async fn inbox_retry(
     sweeper: &Sweeper,
     key: Option<&str>,
@@ -298,25 +275,17 @@ pub async fn inbox_retry(
 ) -> Result<Ended, String> {
     // The operator has fixed the cause: what was waiting out its backoff is
     // due now (one record, or every PENDING one).
-    let now = sweeper.clock.now();
-    let keys = match key {
-        Some(key) => vec![RecordKey::from_stored(key)],
-        None => pending_keys(sweeper).await?,
-    };
-    for pending in &keys {
-        let made_due = sweeper
-            .store
-            .expedite(pending, now)
-            .await
-            .map_err(|e| billing::telemetry::error_chain(&e))?;
-        if !made_due && key.is_some() {
-            return Err(format!("{pending}: not PENDING (see `admin inbox list`)"));
-        }
-    }
+    let key = key.map(RecordKey::from_stored);
     let report = sweeper
-        .run(deadline())
+        .retry_now(key.as_ref(), deadline())
         .await
-        .map_err(|e| billing::telemetry::error_chain(&e))?;
+        .map_err(|e| billing::telemetry::error_chain(&e))?
+        .ok_or_else(|| {
+            format!(
+                "{}: not PENDING (see `admin inbox list`)",
+                key.as_ref().map_or("", |k| k.as_str())
+            )
+        })?;
     if json {
         println!(
             "{}",

@@ -86,6 +86,40 @@ impl Sweeper {
         Ok(report)
     }
 
+    /// An operator's retry after fixing the cause: every `PENDING` record
+    /// (or only `key`) is made due now, then one run. False when `key` was
+    /// given but is not pending.
+    pub async fn retry_now(
+        &self,
+        key: Option<&crate::idempotency::RecordKey>,
+        deadline: OffsetDateTime,
+    ) -> Result<Option<SweepReport>, StoreError> {
+        let now = self.clock.now();
+        match key {
+            Some(key) => {
+                if !self.store.expedite(key, now).await? {
+                    return Ok(None);
+                }
+            }
+            None => {
+                let mut cursor: Option<OpenCursor> = None;
+                loop {
+                    let page = self.store.list_open(cursor.as_ref(), PAGE).await?;
+                    for open in &page.records {
+                        if open.status == crate::idempotency::RecordStatus::Pending {
+                            self.store.expedite(&open.key, now).await?;
+                        }
+                    }
+                    match page.next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+            }
+        }
+        self.run(deadline).await.map(Some)
+    }
+
     async fn retry(
         &self,
         key: &crate::idempotency::RecordKey,

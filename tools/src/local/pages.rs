@@ -12,6 +12,7 @@ use billing::domain::{AccountBilling, AccountId, CheckoutId};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
 
 type Shared = State<Arc<LocalStack>>;
 
@@ -66,6 +67,9 @@ pub async fn state(State(stack): Shared) -> Json<serde_json::Value> {
                 "eventType": r.delivery.event_type,
                 "accountId": r.delivery.account_id,
                 "parkReason": r.park_reason.map(|p| p.code),
+                "attempts": r.attempts,
+                "lastFault": r.last_fault,
+                "nextAttemptAt": r.next_attempt_at.and_then(|t| t.format(&Rfc3339).ok()),
             })
         })
         .collect();
@@ -301,9 +305,10 @@ pub async fn sync(State(stack): Shared) -> Response {
     }
 }
 
-/// `POST /dev/retry`: one `webhook-retry` run, now (it also runs every
-/// minute): every `PENDING` delivery that is due, and every crashed one
-/// past its lease, is processed from its stored payload.
+/// `POST /dev/retry`: what `admin inbox retry` does — every `PENDING`
+/// delivery is made due and `webhook-retry` runs now (it also runs every
+/// minute on its own, honouring the backoff): each is processed from its
+/// stored payload, and so is every crashed one past its lease.
 pub async fn retry(State(stack): Shared) -> Response {
     let Some(sweeper) = stack.sweeper() else {
         return (
@@ -313,8 +318,8 @@ pub async fn retry(State(stack): Shared) -> Response {
             .into_response();
     };
     let deadline = sweeper.clock.now() + time::Duration::seconds(50);
-    match sweeper.run(deadline).await {
-        Ok(report) => Json(json!({
+    match sweeper.retry_now(None, deadline).await {
+        Ok(Some(report)) => Json(json!({
             "open": report.open,
             "applied": report.applied,
             "parked": report.parked,
@@ -323,6 +328,8 @@ pub async fn retry(State(stack): Shared) -> Response {
             "oldestOpenSeconds": report.oldest_open_seconds,
         }))
         .into_response(),
+        // Without a key every pending record qualifies: never `None`.
+        Ok(None) => Json(json!({"applied": 0})).into_response(),
         Err(err) => (
             http::StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"error": billing::telemetry::error_chain(&err)})),

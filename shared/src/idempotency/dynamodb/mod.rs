@@ -6,9 +6,10 @@
 //! condition returns the old item in the same call, so a duplicate costs
 //! exactly one request. Open records carry the keys of a sparse index
 //! (`inbox-due`), so the retry sweep reads only them. Item mapping:
-//! [`item`]; the operations: [`store`].
+//! [`item`]; the operations: [`store`]; the listings: [`listing`].
 
 mod item;
+mod listing;
 mod store;
 
 use super::*;
