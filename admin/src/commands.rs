@@ -287,17 +287,7 @@ pub async fn inbox_retry(
             )
         })?;
     if json {
-        println!(
-            "{}",
-            json!({
-                "open": report.open,
-                "applied": report.applied,
-                "parked": report.parked,
-                "deferred": report.deferred,
-                "unrecorded": report.unrecorded,
-                "takenElsewhere": report.taken_elsewhere,
-            })
-        );
+        println!("{}", report.summary());
     } else {
         println!(
             "swept {} open record(s): {} applied, {} parked, {} failed again (still pending), {} not recorded",

@@ -26,14 +26,5 @@ pub async fn handle_scheduled(
         .run(deadline)
         .await
         .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
-    Ok(serde_json::json!({
-        "open": report.open,
-        "applied": report.applied,
-        "parked": report.parked,
-        "deferred": report.deferred,
-        "unrecorded": report.unrecorded,
-        "takenElsewhere": report.taken_elsewhere,
-        "backlog": report.backlog,
-        "oldestOpenSeconds": report.oldest_open_seconds,
-    }))
+    Ok(report.summary())
 }

@@ -49,6 +49,23 @@ pub struct SweepReport {
     pub oldest_open_seconds: i64,
 }
 
+impl SweepReport {
+    /// The run's summary as the function, the admin CLI and the local
+    /// stack answer it.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "open": self.open,
+            "applied": self.applied,
+            "parked": self.parked,
+            "deferred": self.deferred,
+            "unrecorded": self.unrecorded,
+            "takenElsewhere": self.taken_elsewhere,
+            "backlog": self.backlog,
+            "oldestOpenSeconds": self.oldest_open_seconds,
+        })
+    }
+}
+
 impl Sweeper {
     /// One run; claims nothing it could not finish before `deadline`.
     pub async fn run(&self, deadline: OffsetDateTime) -> Result<SweepReport, StoreError> {

@@ -319,15 +319,7 @@ pub async fn retry(State(stack): Shared) -> Response {
     };
     let deadline = sweeper.clock.now() + time::Duration::seconds(50);
     match sweeper.retry_now(None, deadline).await {
-        Ok(Some(report)) => Json(json!({
-            "open": report.open,
-            "applied": report.applied,
-            "parked": report.parked,
-            "deferred": report.deferred,
-            "backlog": report.backlog,
-            "oldestOpenSeconds": report.oldest_open_seconds,
-        }))
-        .into_response(),
+        Ok(Some(report)) => Json(report.summary()).into_response(),
         // Without a key every pending record qualifies: never `None`.
         Ok(None) => Json(json!({"applied": 0})).into_response(),
         Err(err) => (

@@ -187,19 +187,21 @@ impl Reader<'_> {
     }
 }
 
+fn key_of(item: &HashMap<String, AttributeValue>) -> Result<RecordKey, StoreError> {
+    match item.get(Attr::Pk.name()) {
+        Some(AttributeValue::S(pk)) => Ok(RecordKey::from_stored(pk.clone())),
+        _ => Err(StoreError::Corrupt {
+            key: RecordKey::from_stored("?"),
+            problem: "pk: missing or not a string".into(),
+        }),
+    }
+}
+
 /// Maps a stored item back to its record.
 pub fn record_from_item(
     item: &HashMap<String, AttributeValue>,
 ) -> Result<IdempotencyRecord, StoreError> {
-    let key = match item.get(Attr::Pk.name()) {
-        Some(AttributeValue::S(pk)) => RecordKey::from_stored(pk.clone()),
-        _ => {
-            return Err(StoreError::Corrupt {
-                key: RecordKey::from_stored("?"),
-                problem: "pk: missing or not a string".into(),
-            })
-        }
-    };
+    let key = key_of(item)?;
     let r = Reader {
         item,
         key: key.clone(),
@@ -241,15 +243,7 @@ pub fn record_from_item(
 pub fn open_record_from_item(
     item: &HashMap<String, AttributeValue>,
 ) -> Result<OpenRecord, StoreError> {
-    let key = match item.get(Attr::Pk.name()) {
-        Some(AttributeValue::S(pk)) => RecordKey::from_stored(pk.clone()),
-        _ => {
-            return Err(StoreError::Corrupt {
-                key: RecordKey::from_stored("?"),
-                problem: "pk: missing or not a string".into(),
-            })
-        }
-    };
+    let key = key_of(item)?;
     let r = Reader {
         item,
         key: key.clone(),

@@ -26,6 +26,18 @@ fn n(value: u32) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The record an update returned (`ALL_NEW`).
+fn returned(key: &RecordKey, output: &UpdateItemOutput) -> Result<IdempotencyRecord, StoreError> {
+    output
+        .attributes()
+        .map(record_from_item)
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt {
+            key: key.clone(),
+            problem: "an update returned no attributes".into(),
+        })
+}
+
 fn held_by(u: &mut Update, claim: &Claim) -> String {
     let token = u.name(Attr::ClaimToken);
     let value = u.value("held", s(claim.token.as_str()));
@@ -269,14 +281,7 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
         let free = parked_and_free(&mut u, now);
         match self.send(key, u.when(free), ReturnValue::AllNew).await {
             Ok(output) => {
-                let record = output
-                    .attributes()
-                    .map(record_from_item)
-                    .transpose()?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key: key.clone(),
-                        problem: "an update returned no attributes".into(),
-                    })?;
+                let record = returned(key, &output)?;
                 Ok(Some(Claim {
                     key: key.clone(),
                     token,
@@ -315,14 +320,7 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
         ));
         match self.send(key, u, ReturnValue::AllNew).await {
             Ok(output) => {
-                let record = output
-                    .attributes()
-                    .map(record_from_item)
-                    .transpose()?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key: key.clone(),
-                        problem: "an update returned no attributes".into(),
-                    })?;
+                let record = returned(key, &output)?;
                 let claim = Claim {
                     key: key.clone(),
                     token,
