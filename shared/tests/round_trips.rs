@@ -3,7 +3,10 @@
 //! a duplicate costs exactly the failed claim; a new event the claim, one
 //! account read, one account write and the completion; a push and its
 //! acknowledgement only when the entitlement changed; payment-succeeded one
-//! Polo fetch more — nothing else.
+//! Polo fetch more — nothing else. The inbox changed none of these: the
+//! payload rides in the claim's own write. A parked event costs the
+//! parking (and the claim, when parsing succeeded); a transient fault the
+//! claim and the deferral to `PENDING`.
 
 mod support;
 
@@ -214,4 +217,81 @@ async fn payment_succeeded_adds_one_polo_fetch() {
             polo: 1
         }
     );
+}
+
+#[tokio::test]
+async fn an_unparseable_event_is_parked_in_exactly_one_round_trip() {
+    let s = system();
+    let mut data = sub(
+        "sub_1",
+        "active",
+        "prod_pro_monthly",
+        "2026-11-01T00:00:00Z",
+        END,
+    );
+    data["current_period_end"] = "not a date".into();
+    let t = cost(&s, "msg_bad", "subscription.active", data).await;
+    assert_eq!(
+        t,
+        Trips {
+            idempotency: 1,
+            account_store: 0,
+            pushes: 0,
+            polo: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_event_refused_by_the_rules_costs_the_claim_and_the_parking() {
+    let s = system();
+    let t = cost(
+        &s,
+        "msg_unknown",
+        "subscription.active",
+        sub(
+            "sub_1",
+            "active",
+            "prod_not_in_catalogue",
+            "2026-11-01T00:00:00Z",
+            END,
+        ),
+    )
+    .await;
+    assert_eq!(
+        t,
+        Trips {
+            idempotency: 2,
+            account_store: 0,
+            pushes: 0,
+            polo: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_event_that_meets_a_fault_costs_the_claim_and_the_deferral_and_nothing_more() {
+    let s = system();
+    s.accounts.fail(billing::accounts::AccountOp::Get);
+    let before = trips(&s);
+    let (status, _) = s
+        .deliver(
+            "msg_fault",
+            "subscription.active",
+            sub(
+                "sub_1",
+                "active",
+                "prod_pro_monthly",
+                "2026-11-01T00:00:00Z",
+                END,
+            ),
+        )
+        .await;
+    let after = trips(&s);
+    assert_eq!(status, 202);
+    // The claim (payload included) and the deferral to PENDING; the one
+    // failed account read.
+    assert_eq!(after.idempotency - before.idempotency, 2);
+    assert_eq!(after.account_store - before.account_store, 1);
+    assert_eq!(after.pushes, before.pushes);
 }
