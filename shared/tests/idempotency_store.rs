@@ -727,6 +727,54 @@ async fn fifty_simultaneous_deliveries_of_one_event_yield_exactly_one_claim() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redeliveries_and_sweeps_racing_for_one_pending_record_let_exactly_one_through() {
+    // A PENDING record is due; Polo's redeliveries (claim) and retry sweeps
+    // (claim_due) reach DynamoDB at the same instant: one holder, ever.
+    let store = Arc::new(dynamodb_store().await);
+    for round in 0..5 {
+        let d = Arc::new(delivery(&format!("msg_pending_race_{round}"), PAYLOAD));
+        let first = claimed(
+            store
+                .claim(&d, PAYLOAD, NOW + Duration::seconds(9), NOW)
+                .await
+                .unwrap(),
+        );
+        store.defer(&first, "fault", NOW).await.unwrap();
+        let later = NOW + Duration::minutes(1);
+        let barrier = Arc::new(tokio::sync::Barrier::new(40));
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let (store, d, barrier) = (store.clone(), d.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let lease = later + Duration::seconds(9);
+                    if i % 2 == 0 {
+                        matches!(
+                            store.claim(&d, PAYLOAD, lease, later).await.unwrap(),
+                            ClaimOutcome::Claimed(_)
+                        )
+                    } else {
+                        store
+                            .claim_due(&d.key, lease, later)
+                            .await
+                            .unwrap()
+                            .is_some()
+                    }
+                })
+            })
+            .collect();
+        let mut holders = 0;
+        for task in tasks {
+            holders += usize::from(task.await.unwrap());
+        }
+        assert_eq!(holders, 1, "round {round}");
+        let record = store.get(&d.key).await.unwrap().unwrap();
+        assert_eq!(record.status, RecordStatus::InProgress);
+        assert_eq!(record.attempts, 1, "the history survived the race");
+    }
+}
+
 #[tokio::test]
 async fn a_corrupt_item_is_reported_naming_the_attribute() {
     let client = support::aws::dynamodb_client();
