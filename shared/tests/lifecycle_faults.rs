@@ -514,3 +514,40 @@ async fn a_misrouted_delivery_first_does_not_make_the_id_a_duplicate_for_the_rig
     assert_eq!(system.account().billing_status, BillingStatus::Active);
     assert_orchestrator_matches_account(&system);
 }
+
+#[tokio::test]
+async fn a_job_that_cannot_list_reports_its_oldest_age_as_breaching_not_as_nothing() {
+    // Convex refuses every list: provisioning-sync cannot tell which
+    // accounts wait, nor which PayPal cancellations.
+    let system = System::new(NOW);
+    system.accounts.fail(AccountOp::List);
+    let deadline = system.clock.now() + time::Duration::seconds(50);
+
+    let sync = billing::handlers::provisioning_sync::run(
+        &system.updater,
+        &*system.accounts,
+        &*system.clock,
+        &*system.metrics,
+        "test",
+        deadline,
+    )
+    .await;
+    let paypal = billing::handlers::provisioning_sync::cancel_paypal(
+        &system.updater,
+        None,
+        "test",
+        deadline,
+    )
+    .await;
+
+    assert!(sync.is_err() && paypal.is_err());
+    let unknown = billing::telemetry::metrics::UNKNOWN_AGE_SECONDS;
+    for metric in [
+        "ProvisioningMismatchAgeSeconds",
+        "ProvisioningUnacknowledgedIntentAgeSeconds",
+        "PaypalCancellationPendingAgeSeconds",
+    ] {
+        assert_eq!(system.metrics.values(metric), vec![unknown], "{metric}");
+        assert!(unknown > 86_400.0, "past every age alarm's threshold");
+    }
+}

@@ -524,3 +524,18 @@ async fn every_log_line_carries_the_delivery_fields_and_no_secret_ever_appears()
         "the parked event and the outage log errors"
     );
 }
+
+#[tokio::test]
+async fn a_sweep_that_cannot_list_the_inbox_reports_it_as_very_old_and_fails_the_run() {
+    let h = harness(Endpoint::SubscriptionCreated);
+    h.store.fail(StoreOp::ListOpen);
+
+    let run = h.sweeper().run(h.clock.now() + Duration::minutes(1)).await;
+
+    assert!(run.is_err(), "the run fails (its Errors alarm)");
+    assert_eq!(
+        h.metrics.values("InboxOldestOpenAgeSeconds"),
+        vec![billing::telemetry::metrics::UNKNOWN_AGE_SECONDS],
+        "and the age alarm trips even if the run's error is missed"
+    );
+}

@@ -127,6 +127,18 @@ pub async fn run_from(
                 .await
                 .map_err(|e| {
                     error!(error = %error_chain(&e), "provisioning-sync could not list mismatches");
+                    // Cannot tell which accounts wait: a breaching datum.
+                    for metric in [
+                        "ProvisioningMismatchAgeSeconds",
+                        "ProvisioningUnacknowledgedIntentAgeSeconds",
+                    ] {
+                        metrics.record(
+                            metric,
+                            crate::telemetry::metrics::UNKNOWN_AGE_SECONDS,
+                            "Seconds",
+                            &[],
+                        );
+                    }
                     SyncError(e)
                 })?;
             for account in page.accounts {
@@ -236,7 +248,18 @@ pub async fn cancel_paypal(
             .accounts
             .list_pending_paypal_cancellations(cursor.as_deref(), PAGE)
             .await
-            .map_err(SyncError)?;
+            .map_err(|e| {
+                error!(error = %error_chain(&e), "provisioning-sync could not list PayPal cancellations");
+                // A migrated customer may be charged twice while this lasts:
+                // never let it pass as "nothing pending".
+                updater.metrics.record(
+                    "PaypalCancellationPendingAgeSeconds",
+                    crate::telemetry::metrics::UNKNOWN_AGE_SECONDS,
+                    "Seconds",
+                    &[],
+                );
+                SyncError(e)
+            })?;
         for account in page.accounts {
             let Some(pending) = account.pending_paypal_cancellation.clone() else {
                 continue;
@@ -314,7 +337,7 @@ pub async fn handle_scheduled(
     // and leave the PayPal cancellations their share.
     let paypal_deadline = deadline - STORE_CALL_RESERVE;
     let sync_deadline = paypal_deadline - PAYPAL_RESERVE;
-    let report = run_from(
+    let synced = run_from(
         &app.updater,
         &*app.updater.accounts,
         &*app.clock,
@@ -323,17 +346,21 @@ pub async fn handle_scheduled(
         sync_deadline,
         app.position.get().as_deref(),
     )
-    .await
-    .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
-    app.position.set(report.resume_after.clone());
+    .await;
+    if let Ok(report) = &synced {
+        app.position.set(report.resume_after.clone());
+    }
+    // The PayPal cancellations run even when the pushes could not be
+    // listed: each job reports (and alarms) on its own.
     let paypal = cancel_paypal(
         &app.updater,
         app.paypal.as_deref(),
         &event.context.request_id,
         paypal_deadline,
     )
-    .await
-    .map_err(|e| Box::new(e) as lambda_runtime::Error)?;
+    .await;
+    let report = synced.map_err(|e| Box::new(e) as lambda_runtime::Error)?;
+    let paypal = paypal.map_err(|e| Box::new(e) as lambda_runtime::Error)?;
     Ok(serde_json::json!({
         "mismatched": report.mismatched,
         "acknowledged": report.acknowledged,

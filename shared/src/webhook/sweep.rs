@@ -73,11 +73,21 @@ impl Sweeper {
         let mut oldest: Option<OffsetDateTime> = None;
         let mut cursor: Option<OpenCursor> = None;
         loop {
-            let page = self
-                .store
-                .list_open(cursor.as_ref(), PAGE)
-                .await
-                .inspect_err(|e| error!(error = %error_chain(e), "webhook-retry could not list open records"))?;
+            let page = match self.store.list_open(cursor.as_ref(), PAGE).await {
+                Ok(page) => page,
+                Err(err) => {
+                    error!(error = %error_chain(&err), "webhook-retry could not list open records");
+                    // Cannot tell how old the inbox is: report it as very
+                    // old, so a lasting failure trips the age alarm.
+                    self.metrics.record(
+                        "InboxOldestOpenAgeSeconds",
+                        crate::telemetry::metrics::UNKNOWN_AGE_SECONDS,
+                        "Seconds",
+                        &[],
+                    );
+                    return Err(err);
+                }
+            };
             for open in &page.records {
                 report.open += 1;
                 oldest = Some(oldest.map_or(open.received_at, |o| o.min(open.received_at)));
