@@ -127,6 +127,13 @@ impl MetricSink for InMemoryMetrics {
     }
 }
 
+/// The age a job reports for its oldest pending item when it could not
+/// even list them: a week, past every age alarm's threshold. A lasting
+/// listing failure must trip the alarm that the items themselves would
+/// (an absent datum would not, for the alarms that treat missing data as
+/// fine), so "cannot tell" is reported as "very old".
+pub const UNKNOWN_AGE_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,10 +166,3 @@ mod tests {
         assert_eq!(json["WebhookOutcome"], 1.0);
     }
 }
-
-/// The age a job reports for its oldest pending item when it could not
-/// even list them: a week, past every age alarm's threshold. A lasting
-/// listing failure must trip the alarm that the items themselves would
-/// (an absent datum would not, for the alarms that treat missing data as
-/// fine), so "cannot tell" is reported as "very old".
-pub const UNKNOWN_AGE_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
