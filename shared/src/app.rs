@@ -4,10 +4,10 @@
 use crate::accounts::ConvexAccountStore;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
-    ConfigError, DashboardConfig, ReconcileConfig, SecretsLocation, Stage, SyncConfig,
+    ConfigError, DashboardConfig, Function, ReconcileConfig, SecretsLocation, Stage, SyncConfig,
     WebhookConfig,
 };
-use crate::dashboard::{Dashboard, Settings, UrlPolicy, POLO_BUDGET};
+use crate::dashboard::{Dashboard, Route, Settings, UrlPolicy, POLO_BUDGET};
 use crate::domain::Policy;
 use crate::handlers::lifecycle::LifecycleHandler;
 use crate::http::{RetryPolicy, SecureHttp};
@@ -19,8 +19,8 @@ use crate::polo::routing::Endpoint;
 use crate::provisioning::HttpProvisioner;
 use crate::reconcile::Reconciler;
 use crate::secrets::{
-    CachedSecretSource, DownstreamSecrets, EnvSecretSource, SecretError, SecretId, SecretSource,
-    SecretString, SecretsManagerSource,
+    CachedSecretSource, EnvSecretSource, PaypalCredentials, SecretError, SecretId, SecretSource,
+    SecretsManagerSource, SigningSecret,
 };
 use crate::telemetry::{error_chain, EmfStdout, MetricSink};
 use crate::updater::AccountUpdater;
@@ -71,26 +71,35 @@ struct Writers<'a> {
 }
 
 impl Writers<'_> {
-    fn build(
-        self,
-        convex_signing: SecretString,
-        provisioning_signing: SecretString,
-    ) -> Arc<AccountUpdater> {
+    /// Both signing secrets are read at each call through `secrets`' cache,
+    /// so a rotation reaches warm containers (docs/RUNBOOK.md §4).
+    fn build(self, secrets: &Arc<CachedSecretSource>) -> Arc<AccountUpdater> {
         Arc::new(AccountUpdater {
             accounts: Arc::new(ConvexAccountStore::new(
                 self.http.clone(),
                 self.convex_site_url.clone(),
-                convex_signing,
+                SigningSecret::cached(secrets.clone(), SecretId::ConvexSigning),
             )),
             provisioner: Arc::new(HttpProvisioner::new(
                 self.http.clone(),
                 self.provisioning_url.clone(),
-                provisioning_signing,
+                SigningSecret::cached(secrets.clone(), SecretId::ProvisioningSigning),
             )),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             policy: self.policy,
         })
+    }
+}
+
+/// Reads each of `ids` once during init so the first request finds them
+/// cached. A failure is not fatal: each call reads again, and a webhook
+/// meeting it is kept in the inbox (a dashboard call answers 502).
+async fn warm(secrets: &CachedSecretSource, ids: &[SecretId]) {
+    for &id in ids {
+        if let Err(err) = secrets.fetch(id).await {
+            tracing::warn!(secret = %id, error = %error_chain(&err), "secret not readable at init");
+        }
     }
 }
 
@@ -103,15 +112,15 @@ struct WebhookPorts {
     handler: Arc<dyn EventHandler>,
 }
 
-/// `calls_polo`: the function handles `order.paid` (payment-succeeded, and
-/// the retry sweep, which handles every type), so it reads Polo's API.
-async fn webhook_ports(calls_polo: bool) -> Result<WebhookPorts, StartupError> {
-    let config = WebhookConfig::from_env(calls_polo)?;
+/// `function`: a webhook endpoint, or the retry sweep (which handles every
+/// type, `order.paid` included, so it reads Polo's API).
+async fn webhook_ports(function: Function) -> Result<WebhookPorts, StartupError> {
+    let config = WebhookConfig::from_env(function)?;
     let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
-    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    warm(&secrets, function.secrets()).await;
     let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
     let polo: Option<Arc<dyn SubscriptionLookup>> = config.polo_api_base_url.clone().map(|base| {
         Arc::new(PoloClient::new(http.clone(), base, secrets.clone()))
@@ -128,7 +137,7 @@ async fn webhook_ports(calls_polo: bool) -> Result<WebhookPorts, StartupError> {
             past_due_grace: config.past_due_grace,
         },
     }
-    .build(downstream.convex_signing, downstream.provisioning_signing);
+    .build(&secrets);
     let store = DynamoDbIdempotencyStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         config.idempotency_table.clone(),
@@ -148,13 +157,10 @@ async fn webhook_ports(calls_polo: bool) -> Result<WebhookPorts, StartupError> {
 
 /// Builds a webhook function's intake from the process environment.
 pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> {
-    let ports = webhook_ports(endpoint == Endpoint::PaymentSucceeded).await?;
+    let ports = webhook_ports(Function::Webhook(endpoint)).await?;
+    // Read during init (webhook_ports); a failure is not fatal: each
+    // request reads it again and answers 503 until it works.
     let keys = Arc::new(WebhookKeys::new(ports.secrets.clone()));
-    // Warm the webhook secret during init; a failure is not fatal (each
-    // request retries it and answers 503 until it works).
-    if let Err(err) = keys.current().await {
-        tracing::warn!(error = %error_chain(&err), "webhook secret not readable at init");
-    }
     Ok(Intake {
         endpoint,
         store: ports.store,
@@ -168,7 +174,7 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
 
 /// Builds `webhook-retry`, the inbox's sweep, from the process environment.
 pub async fn webhook_retry() -> Result<Sweeper, StartupError> {
-    let ports = webhook_ports(true).await?;
+    let ports = webhook_ports(Function::WebhookRetry).await?;
     Ok(Sweeper {
         store: ports.store,
         handler: ports.handler,
@@ -195,21 +201,32 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
-    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    warm(
+        &secrets,
+        &[SecretId::ConvexSigning, SecretId::ProvisioningSigning],
+    )
+    .await;
     let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
-    let paypal = match (
-        config.paypal_api_base_url,
-        downstream.paypal_client_id,
-        downstream.paypal_client_secret,
-    ) {
-        (Some(base), Some(id), Some(secret)) => {
-            Some(Arc::new(PaypalClient::new(http.clone(), base, id, secret)) as Arc<dyn Canceller>)
-        }
-        (Some(_), _, _) => {
-            tracing::error!("PAYPAL_API_BASE_URL is set but the PayPal client credentials are not in the downstream secret; PayPal cancellations stay queued");
-            None
-        }
-        _ => None,
+    // PayPal is legacy and its credentials rarely change: read once. A
+    // failure leaves the cancellations queued (their age alarms after a day).
+    let paypal = match config.paypal_api_base_url {
+        Some(base) => match secrets
+            .fetch(SecretId::Paypal)
+            .await
+            .and_then(|raw| PaypalCredentials::parse(&raw))
+        {
+            Ok(credentials) => Some(Arc::new(PaypalClient::new(
+                http.clone(),
+                base,
+                credentials.client_id,
+                credentials.client_secret,
+            )) as Arc<dyn Canceller>),
+            Err(err) => {
+                tracing::error!(error = %error_chain(&err), "PAYPAL_API_BASE_URL is set but the PayPal credentials are not readable; PayPal cancellations stay queued");
+                None
+            }
+        },
+        None => None,
     };
     let updater = Writers {
         http: &http,
@@ -220,7 +237,7 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
         // provisioning-sync never applies a snapshot; grace periods are unused.
         policy: Policy::default(),
     }
-    .build(downstream.convex_signing, downstream.provisioning_signing);
+    .build(&secrets);
     Ok(SyncApp {
         updater,
         paypal,
@@ -231,19 +248,15 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
 }
 
 /// Builds the dashboard functions' shared state from the process
-/// environment (the four binaries differ only in the route they serve).
-pub async fn dashboard() -> Result<Dashboard, StartupError> {
-    let config = DashboardConfig::from_env()?;
+/// environment (the four binaries differ in the route they serve and the
+/// secrets they read).
+pub async fn dashboard(route: Route) -> Result<Dashboard, StartupError> {
+    let config = DashboardConfig::from_env(route)?;
     let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
-    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
-    // Warm the API key during init; a failure is not fatal (each call
-    // retries it and answers polo_unavailable until it works).
-    if let Err(err) = secrets.fetch(SecretId::PoloApiKey).await {
-        tracing::warn!(error = %error_chain(&err), "Polo API key not readable at init");
-    }
+    warm(&secrets, Function::Dashboard(route).secrets()).await;
     let local = config.stage == Stage::Local;
     let http = SecureHttp::new(local, RetryPolicy::default())?;
     let updater = Writers {
@@ -257,7 +270,7 @@ pub async fn dashboard() -> Result<Dashboard, StartupError> {
             past_due_grace: config.past_due_grace,
         },
     }
-    .build(downstream.convex_signing, downstream.provisioning_signing);
+    .build(&secrets);
     let accounts = updater.accounts.clone();
     Ok(Dashboard {
         accounts,
@@ -298,7 +311,7 @@ pub async fn reconciler_with(
     let aws = crate::aws::sdk_config().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets = secret_source(&config.secrets, &aws, clock.clone());
-    let downstream = DownstreamSecrets::parse(&secrets.fetch(SecretId::Downstream).await?)?;
+    warm(&secrets, Function::Reconcile.secrets()).await;
     let http = SecureHttp::new(config.stage == Stage::Local, retry)?;
     let updater = Writers {
         http: &http,
@@ -311,7 +324,7 @@ pub async fn reconciler_with(
             past_due_grace: config.past_due_grace,
         },
     }
-    .build(downstream.convex_signing, downstream.provisioning_signing);
+    .build(&secrets);
     let accounts = updater.accounts.clone();
     Ok(Reconciler {
         polo: Arc::new(PoloClient::new(http, config.polo_api_base_url, secrets)),

@@ -143,7 +143,7 @@ async fn no_error_of_the_adapter_contains_a_secret_value() {
             (SecretId::PoloApiKey, missing),
         ]),
     );
-    for id in [SecretId::PoloApiKey, SecretId::Downstream] {
+    for id in [SecretId::PoloApiKey, SecretId::ConvexSigning] {
         let err = source.fetch(id).await.unwrap_err();
         support::logs::assert_no_secret(&chain(&err));
     }

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     billing::telemetry::init();
-    let dashboard = billing::app::dashboard().await?;
+    let dashboard = billing::app::dashboard(Route::Checkout).await?;
     let dashboard = &dashboard;
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(dashboard.handle(Route::Checkout, request).await)

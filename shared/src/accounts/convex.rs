@@ -5,8 +5,8 @@
 
 use super::{AccountPage, AccountStore, AccountStoreError, AuditEntry, Page};
 use crate::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
-use crate::http::{deadline, FetchError, FetchRequest, SecureHttp};
-use crate::secrets::SecretString;
+use crate::http::{deadline, FetchError, FetchRequest, FetchResponse, SecureHttp};
+use crate::secrets::{SecretString, SigningSecret};
 use crate::signing::route_signature_headers;
 use async_trait::async_trait;
 use reqwest::Method;
@@ -22,7 +22,7 @@ const CALL_BUDGET: Duration = Duration::seconds(3);
 pub struct ConvexAccountStore {
     http: SecureHttp,
     site_url: Url,
-    secret: SecretString,
+    secret: SigningSecret,
 }
 
 #[derive(Deserialize)]
@@ -90,11 +90,11 @@ struct PageBody {
 }
 
 impl ConvexAccountStore {
-    pub fn new(http: SecureHttp, site_url: Url, signing_secret: SecretString) -> Self {
+    pub fn new(http: SecureHttp, site_url: Url, signing_secret: impl Into<SigningSecret>) -> Self {
         Self {
             http,
             site_url,
-            secret: signing_secret,
+            secret: signing_secret.into(),
         }
     }
 
@@ -110,26 +110,30 @@ impl ConvexAccountStore {
         })?;
         let body =
             serde_json::to_vec(&body).map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
-        // The route is signed too: a signature for one call is refused on another.
-        let headers = route_signature_headers(
-            &self.secret,
-            Method::POST.as_str(),
-            url.path(),
-            &body,
-            OffsetDateTime::now_utc().unix_timestamp(),
-        )
-        .map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
-        let request = FetchRequest {
-            label,
-            method: Method::POST,
-            url,
-            headers,
-            body: Some(body),
-            bearer: None,
-            idempotency_key: None,
-            deadline: deadline::bounded(CALL_BUDGET),
+        let secret = self
+            .secret
+            .current()
+            .await
+            .map_err(|e| AccountStoreError::Unavailable(Box::new(e)))?;
+        let first = self.send(label, &url, &body, &secret).await?;
+        // Refused for its signature: the secret may have been rotated since
+        // this container read it. Sign once more with a fresh read (Convex
+        // accepts the old and the new secret during a rotation).
+        let answer = match first {
+            Err(FetchError::Status {
+                status: 401 | 403, ..
+            }) => match self
+                .secret
+                .rotated(&secret)
+                .await
+                .map_err(|e| AccountStoreError::Unavailable(Box::new(e)))?
+            {
+                Some(fresh) => self.send(label, &url, &body, &fresh).await?,
+                None => first,
+            },
+            other => other,
         };
-        match self.http.send(request).await {
+        match answer {
             Ok(response) => response
                 .json()
                 .map_err(|e| AccountStoreError::Unavailable(Box::new(e))),
@@ -163,6 +167,38 @@ impl ConvexAccountStore {
             }
             Err(err) => Err(AccountStoreError::Unavailable(Box::new(err))),
         }
+    }
+
+    /// One signed POST. The route is signed too: a signature for one call
+    /// is refused on another.
+    async fn send(
+        &self,
+        label: &'static str,
+        url: &Url,
+        body: &[u8],
+        secret: &SecretString,
+    ) -> Result<Result<FetchResponse, FetchError>, AccountStoreError> {
+        let headers = route_signature_headers(
+            secret,
+            Method::POST.as_str(),
+            url.path(),
+            body,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
+        Ok(self
+            .http
+            .send(FetchRequest {
+                label,
+                method: Method::POST,
+                url: url.clone(),
+                headers,
+                body: Some(body.to_vec()),
+                bearer: None,
+                idempotency_key: None,
+                deadline: deadline::bounded(CALL_BUDGET),
+            })
+            .await)
     }
 }
 

@@ -2,11 +2,12 @@
 //! change-plan): Polo's API, the URLs we may hand to a browser, the cutover
 //! switch and the legacy PayPal links, and the stores `apply()` writes to.
 
+use super::Function;
 use super::{
     catalogue, secrets_location, ConfigError, PoloEnvironment, Reader, SecretsLocation, Stage,
 };
+use crate::dashboard::Route;
 use crate::polo::catalogue::Catalogue;
-use crate::secrets::SecretId;
 use time::Duration;
 use url::Url;
 
@@ -53,19 +54,23 @@ pub struct DashboardConfig {
 }
 
 impl DashboardConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+    /// The four dashboard functions share this configuration; `route`
+    /// decides which secrets it asks for (`Function::secrets`).
+    pub fn from_env(route: Route) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok(), route)
     }
 
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        route: Route,
+    ) -> Result<Self, ConfigError> {
         let mut r = Reader {
             lookup,
             problems: Vec::new(),
         };
         let stage = r.stage();
         let polo_environment = r.polo_environment();
-        let secrets =
-            secrets_location(&mut r, stage, &[SecretId::PoloApiKey, SecretId::Downstream]);
+        let secrets = secrets_location(&mut r, stage, Function::Dashboard(route).secrets());
         let catalogue = catalogue(&mut r);
         let polo_api_base_url = r.polo_api_base_url(stage, polo_environment);
         let raw = r.required("POLO_ALLOWED_HOSTS");
@@ -181,7 +186,7 @@ mod tests {
             .filter(|(k, _)| !without.contains(k))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        DashboardConfig::from_lookup(&|name| map.get(name).cloned())
+        DashboardConfig::from_lookup(&|name| map.get(name).cloned(), Route::Status)
     }
 
     #[test]

@@ -217,13 +217,18 @@ pub(crate) fn catalogue(r: &mut Reader<'_>) -> Option<Catalogue> {
 
 /// The Secrets Manager ARN variable of each secret, and the plain
 /// variables that may stand in for it with `STAGE=local`.
-fn secret_variables(id: SecretId) -> (&'static str, &'static [&'static str]) {
+pub fn secret_variables(id: SecretId) -> (&'static str, &'static [&'static str]) {
     match id {
         SecretId::PoloWebhook => ("POLO_WEBHOOK_SECRET_ARN", &["POLO_WEBHOOK_SECRETS"]),
         SecretId::PoloApiKey => ("POLO_API_KEY_SECRET_ARN", &["POLO_API_KEY"]),
-        SecretId::Downstream => (
-            "DOWNSTREAM_SECRET_ARN",
-            &["CONVEX_SIGNING_SECRET", "PROVISIONING_SIGNING_SECRET"],
+        SecretId::ConvexSigning => ("CONVEX_SIGNING_SECRET_ARN", &["CONVEX_SIGNING_SECRET"]),
+        SecretId::ProvisioningSigning => (
+            "PROVISIONING_SIGNING_SECRET_ARN",
+            &["PROVISIONING_SIGNING_SECRET"],
+        ),
+        SecretId::Paypal => (
+            "PAYPAL_SECRET_ARN",
+            &["PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET"],
         ),
     }
 }
@@ -283,10 +288,12 @@ pub(crate) fn secrets_location(
 }
 
 mod dashboard;
+mod functions;
 mod reconcile;
 mod webhook;
 
 pub use dashboard::{BillingProvider, DashboardConfig};
+pub use functions::Function;
 pub use reconcile::ReconcileConfig;
 pub use webhook::{SyncConfig, WebhookConfig};
 

@@ -2,11 +2,11 @@
 //! Polo's API (read subscriptions, create customers) and the stores that
 //! `apply()` writes to.
 
+use super::Function;
 use super::{
     catalogue, secrets_location, ConfigError, PoloEnvironment, Reader, SecretsLocation, Stage,
 };
 use crate::polo::catalogue::Catalogue;
-use crate::secrets::SecretId;
 use time::Duration;
 use url::Url;
 
@@ -35,8 +35,7 @@ impl ReconcileConfig {
         };
         let stage = r.stage();
         let polo_environment = r.polo_environment();
-        let secrets =
-            secrets_location(&mut r, stage, &[SecretId::PoloApiKey, SecretId::Downstream]);
+        let secrets = secrets_location(&mut r, stage, Function::Reconcile.secrets());
         let catalogue = catalogue(&mut r);
         let polo_api_base_url = r.polo_api_base_url(stage, polo_environment);
         let convex_site_url = r.url("CONVEX_SITE_URL", stage);

@@ -1,11 +1,23 @@
 use super::*;
+use crate::dashboard::Route;
+use crate::polo::routing::Endpoint;
 
-fn read_with(vars: &[(&str, &str)], calls_polo: bool) -> Result<WebhookConfig, ConfigError> {
+fn read_as(vars: &[(&str, &str)], function: Function) -> Result<WebhookConfig, ConfigError> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    WebhookConfig::from_lookup(&|name| map.get(name).cloned(), calls_polo)
+    WebhookConfig::from_lookup(&|name| map.get(name).cloned(), function)
+}
+
+/// `calls_polo`: payment-succeeded (order.paid is confirmed with Polo's API).
+fn read_with(vars: &[(&str, &str)], calls_polo: bool) -> Result<WebhookConfig, ConfigError> {
+    let endpoint = if calls_polo {
+        Endpoint::PaymentSucceeded
+    } else {
+        Endpoint::SubscriptionCreated
+    };
+    read_as(vars, Function::Webhook(endpoint))
 }
 
 fn read(vars: &[(&str, &str)]) -> Result<WebhookConfig, ConfigError> {
@@ -21,8 +33,12 @@ const DEPLOYED: &[(&str, &str)] = &[
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:polo-webhook",
     ),
     (
-        "DOWNSTREAM_SECRET_ARN",
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:downstream",
+        "CONVEX_SIGNING_SECRET_ARN",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:convex-signing",
+    ),
+    (
+        "PROVISIONING_SIGNING_SECRET_ARN",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:provisioning-signing",
     ),
     ("POLO_PLAN_ID_STARTER", "prod_s"),
     ("POLO_PLAN_ID_PRO", "prod_p,prod_p_old"),
@@ -67,7 +83,7 @@ fn a_complete_deployed_environment_reads_with_defaults() {
     assert_eq!(config.stage, Stage::Prod);
     assert_eq!(config.renewal_grace, Duration::hours(24));
     assert_eq!(config.past_due_grace, Duration::ZERO);
-    assert!(matches!(&config.secrets, SecretsLocation::SecretsManager(arns) if arns.len() == 2));
+    assert!(matches!(&config.secrets, SecretsLocation::SecretsManager(arns) if arns.len() == 3));
     let legacy = crate::domain::ProductId::parse("prod_p_old").unwrap();
     assert_eq!(
         config.catalogue.tier_of(&legacy),
@@ -84,7 +100,8 @@ fn every_missing_variable_is_named_in_one_error() {
         "POLO_ENVIRONMENT",
         "IDEMPOTENCY_TABLE",
         "POLO_WEBHOOK_SECRET_ARN",
-        "DOWNSTREAM_SECRET_ARN",
+        "CONVEX_SIGNING_SECRET_ARN",
+        "PROVISIONING_SIGNING_SECRET_ARN",
         "POLO_PLAN_ID_STARTER",
         "POLO_PLAN_ID_PRO",
         "POLO_PLAN_ID_ENTERPRISE",
@@ -180,7 +197,7 @@ fn a_local_stage_missing_one_plain_secret_names_both_ways_to_set_it() {
     let err = read(&vars).unwrap_err();
     assert_eq!(
         err.problems,
-        vec!["DOWNSTREAM_SECRET_ARN is missing (or, with STAGE=local, CONVEX_SIGNING_SECRET and PROVISIONING_SIGNING_SECRET)"]
+        vec!["PROVISIONING_SIGNING_SECRET_ARN is missing (or, with STAGE=local, PROVISIONING_SIGNING_SECRET)"]
     );
 }
 
@@ -211,14 +228,112 @@ fn provisioning_sync_needs_only_the_account_store_and_the_orchestrator() {
     let text = err.to_string();
     for name in [
         "STAGE",
-        "DOWNSTREAM_SECRET_ARN",
+        "CONVEX_SIGNING_SECRET_ARN",
+        "PROVISIONING_SIGNING_SECRET_ARN",
         "CONVEX_SITE_URL",
         "PROVISIONING_URL",
     ] {
         assert!(text.contains(&format!("{name} is missing")), "{text}");
     }
     assert!(!text.contains("IDEMPOTENCY_TABLE") && !text.contains("POLO_WEBHOOK"));
+    assert!(!text.contains("PAYPAL"), "{text}");
     let map: HashMap<&str, &str> = DEPLOYED.iter().copied().collect();
     let config = SyncConfig::from_lookup(&|name| map.get(name).map(|v| v.to_string())).unwrap();
-    assert!(matches!(config.secrets, SecretsLocation::SecretsManager(ref arns) if arns.len() == 1));
+    assert!(matches!(config.secrets, SecretsLocation::SecretsManager(ref arns) if arns.len() == 2));
+}
+
+#[test]
+fn provisioning_sync_reads_paypals_credentials_only_when_there_is_a_paypal_to_call() {
+    let vars = with(
+        DEPLOYED,
+        &[("PAYPAL_API_BASE_URL", "https://api-m.sandbox.paypal.com")],
+    );
+    let map: HashMap<&str, &str> = vars.iter().copied().collect();
+    let err = SyncConfig::from_lookup(&|name| map.get(name).map(|v| v.to_string())).unwrap_err();
+    assert_eq!(err.problems, vec!["PAYPAL_SECRET_ARN is missing"]);
+
+    let vars = with(
+        &vars,
+        &[(
+            "PAYPAL_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:paypal",
+        )],
+    );
+    let map: HashMap<&str, &str> = vars.iter().copied().collect();
+    let config = SyncConfig::from_lookup(&|name| map.get(name).map(|v| v.to_string())).unwrap();
+    assert!(
+        matches!(config.secrets, SecretsLocation::SecretsManager(ref arns) if arns.contains_key(&SecretId::Paypal))
+    );
+}
+
+#[test]
+fn the_retry_sweep_needs_no_webhook_secret_and_a_webhook_no_paypal() {
+    let mut vars: Vec<(&str, &str)> = DEPLOYED
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "POLO_WEBHOOK_SECRET_ARN")
+        .collect();
+    vars.extend([
+        (
+            "POLO_API_KEY_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:polo-api-key",
+        ),
+        ("POLO_API_BASE_URL", "https://api.polo.example"),
+    ]);
+    let config = read_as(&vars, Function::WebhookRetry).unwrap();
+    let SecretsLocation::SecretsManager(arns) = config.secrets else {
+        panic!("deployed secrets come from Secrets Manager");
+    };
+    let mut read: Vec<SecretId> = arns.keys().copied().collect();
+    read.sort();
+    assert_eq!(
+        read,
+        vec![
+            SecretId::PoloApiKey,
+            SecretId::ConvexSigning,
+            SecretId::ProvisioningSigning
+        ]
+    );
+    let text = read_as(&vars, Function::Webhook(Endpoint::PaymentFailed))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("POLO_WEBHOOK_SECRET_ARN is missing"),
+        "{text}"
+    );
+}
+
+#[test]
+fn checkout_reads_no_provisioning_secret_but_a_plan_change_does() {
+    let base: Vec<(&str, &str)> = vec![
+        ("STAGE", "prod"),
+        ("POLO_ENVIRONMENT", "production"),
+        (
+            "POLO_API_KEY_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:polo-api-key",
+        ),
+        (
+            "CONVEX_SIGNING_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:convex-signing",
+        ),
+    ];
+    let lookup = |name: &str| {
+        base.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let checkout = DashboardConfig::from_lookup(&lookup, Route::Checkout)
+        .unwrap_err()
+        .to_string();
+    let plan = DashboardConfig::from_lookup(&lookup, Route::ChangePlan)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        !checkout.contains("PROVISIONING_SIGNING_SECRET_ARN"),
+        "{checkout}"
+    );
+    assert!(
+        plan.contains("PROVISIONING_SIGNING_SECRET_ARN is missing"),
+        "{plan}"
+    );
 }

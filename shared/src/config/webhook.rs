@@ -1,7 +1,8 @@
 //! Configuration of the webhook functions and of `provisioning-sync`.
 
 use super::{
-    catalogue, secrets_location, ConfigError, PoloEnvironment, Reader, SecretsLocation, Stage,
+    catalogue, secrets_location, ConfigError, Function, PoloEnvironment, Reader, SecretsLocation,
+    Stage,
 };
 use crate::polo::catalogue::Catalogue;
 use crate::secrets::SecretId;
@@ -25,17 +26,19 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// Reads the process environment. `calls_polo`: this function calls
-    /// Polo's API (payment-succeeded), so it needs the API base URL and key.
-    pub fn from_env(calls_polo: bool) -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name| std::env::var(name).ok(), calls_polo)
+    /// Reads the process environment of `function` (a webhook endpoint or
+    /// the retry sweep): its secrets are `Function::secrets`, and the ones
+    /// that call Polo's API need the API base URL too.
+    pub fn from_env(function: Function) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok(), function)
     }
 
     /// Reads through any lookup (a map in tests).
     pub fn from_lookup(
         lookup: &dyn Fn(&str) -> Option<String>,
-        calls_polo: bool,
+        function: Function,
     ) -> Result<Self, ConfigError> {
+        let calls_polo = function.calls_polo();
         let mut r = Reader {
             lookup,
             problems: Vec::new(),
@@ -43,11 +46,7 @@ impl WebhookConfig {
         let stage = r.stage();
         let polo_environment = r.polo_environment();
         let idempotency_table = r.required("IDEMPOTENCY_TABLE");
-        let mut needed = vec![SecretId::PoloWebhook, SecretId::Downstream];
-        if calls_polo {
-            needed.push(SecretId::PoloApiKey);
-        }
-        let secrets = secrets_location(&mut r, stage, &needed);
+        let secrets = secrets_location(&mut r, stage, function.secrets());
         let renewal_grace = r.duration_or("RENEWAL_GRACE", Duration::hours(24));
         let past_due_grace = r.duration_or("PAST_DUE_GRACE", Duration::ZERO);
         let catalogue = catalogue(&mut r);
@@ -119,14 +118,21 @@ impl SyncConfig {
             problems: Vec::new(),
         };
         let stage = r.stage();
-        let secrets = secrets_location(&mut r, stage, &[SecretId::Downstream]);
-        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
-        let provisioning_url = r.url("PROVISIONING_URL", stage);
         let paypal_api_base_url = if r.optional("PAYPAL_API_BASE_URL").is_some() {
             r.url("PAYPAL_API_BASE_URL", stage)
         } else {
             None
         };
+        // PayPal's credentials only when there is a PayPal to call.
+        let needed: Vec<SecretId> = Function::ProvisioningSync
+            .secrets()
+            .iter()
+            .copied()
+            .filter(|id| *id != SecretId::Paypal || paypal_api_base_url.is_some())
+            .collect();
+        let secrets = secrets_location(&mut r, stage, &needed);
+        let convex_site_url = r.url("CONVEX_SITE_URL", stage);
+        let provisioning_url = r.url("PROVISIONING_URL", stage);
         match (stage, secrets, convex_site_url, provisioning_url) {
             (Some(stage), Some(secrets), Some(convex_site_url), Some(provisioning_url))
                 if r.problems.is_empty() =>

@@ -4,8 +4,8 @@
 //! docs/API_PROVISIONING_SERVICE.md.
 
 use super::{ProvisionError, Provisioner, ProvisioningRequest};
-use crate::http::{FetchError, FetchRequest, SecureHttp};
-use crate::secrets::SecretString;
+use crate::http::{FetchError, FetchRequest, FetchResponse, SecureHttp};
+use crate::secrets::{SecretString, SigningSecret};
 use crate::signing::signature_headers;
 use async_trait::async_trait;
 use reqwest::Method;
@@ -15,16 +15,41 @@ use url::Url;
 pub struct HttpProvisioner {
     http: SecureHttp,
     url: Url,
-    secret: SecretString,
+    secret: SigningSecret,
 }
 
 impl HttpProvisioner {
-    pub fn new(http: SecureHttp, url: Url, signing_secret: SecretString) -> Self {
+    pub fn new(http: SecureHttp, url: Url, signing_secret: impl Into<SigningSecret>) -> Self {
         Self {
             http,
             url,
-            secret: signing_secret,
+            secret: signing_secret.into(),
         }
+    }
+
+    async fn send(
+        &self,
+        request: &ProvisioningRequest,
+        body: &[u8],
+        secret: &SecretString,
+        deadline: OffsetDateTime,
+    ) -> Result<Result<FetchResponse, FetchError>, ProvisionError> {
+        let headers = signature_headers(secret, body, OffsetDateTime::now_utc().unix_timestamp())
+            .map_err(|e| ProvisionError::Rejected(e.to_string()))?;
+        Ok(self
+            .http
+            .send(FetchRequest {
+                label: "provisioning.push",
+                method: Method::POST,
+                url: self.url.clone(),
+                headers,
+                body: Some(body.to_vec()),
+                bearer: None,
+                // One key per (account, version): a retried push is the same push.
+                idempotency_key: Some(format!("{}:{}", request.account_id, request.version)),
+                deadline,
+            })
+            .await)
     }
 }
 
@@ -37,24 +62,30 @@ impl Provisioner for HttpProvisioner {
     ) -> Result<(), ProvisionError> {
         let body =
             serde_json::to_vec(request).map_err(|e| ProvisionError::Rejected(e.to_string()))?;
-        let headers = signature_headers(
-            &self.secret,
-            &body,
-            OffsetDateTime::now_utc().unix_timestamp(),
-        )
-        .map_err(|e| ProvisionError::Rejected(e.to_string()))?;
-        let fetch = FetchRequest {
-            label: "provisioning.push",
-            method: Method::POST,
-            url: self.url.clone(),
-            headers,
-            body: Some(body),
-            bearer: None,
-            // One key per (account, version): a retried push is the same push.
-            idempotency_key: Some(format!("{}:{}", request.account_id, request.version)),
-            deadline,
+        let secret = self
+            .secret
+            .current()
+            .await
+            .map_err(|e| ProvisionError::Unavailable(Box::new(e)))?;
+        let first = self.send(request, &body, &secret, deadline).await?;
+        // Refused for its signature: the secret may have been rotated since
+        // this container read it. Sign once more with a fresh read (the
+        // orchestrator accepts the old and the new secret during a rotation).
+        let answer = match first {
+            Err(FetchError::Status {
+                status: 401 | 403, ..
+            }) => match self
+                .secret
+                .rotated(&secret)
+                .await
+                .map_err(|e| ProvisionError::Unavailable(Box::new(e)))?
+            {
+                Some(fresh) => self.send(request, &body, &fresh, deadline).await?,
+                None => first,
+            },
+            other => other,
         };
-        match self.http.send(fetch).await {
+        match answer {
             Ok(_) => Ok(()),
             Err(FetchError::Status { status, .. })
                 if (400..500).contains(&status) && status != 429 =>

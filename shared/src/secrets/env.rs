@@ -1,6 +1,7 @@
 //! Secrets from environment variables, for `STAGE=local` only (the config
-//! refuses them elsewhere): `POLO_API_KEY`, `POLO_WEBHOOK_SECRETS`, and the
-//! downstream secrets assembled into the same JSON shape Secrets Manager holds.
+//! refuses them elsewhere): `POLO_API_KEY`, `POLO_WEBHOOK_SECRETS`,
+//! `CONVEX_SIGNING_SECRET`, `PROVISIONING_SIGNING_SECRET`, and
+//! `PAYPAL_CLIENT_ID` with `PAYPAL_CLIENT_SECRET`.
 
 use super::{SecretError, SecretId, SecretSource, SecretString};
 use async_trait::async_trait;
@@ -23,20 +24,20 @@ impl EnvSecretSource {
         if let Some(list) = lookup("POLO_WEBHOOK_SECRETS") {
             values.insert(SecretId::PoloWebhook, SecretString::new(list));
         }
-        let mut downstream = serde_json::Map::new();
-        for (var, field) in [
-            ("CONVEX_SIGNING_SECRET", "convexSigningSecret"),
-            ("PROVISIONING_SIGNING_SECRET", "provisioningSigningSecret"),
-            ("PAYPAL_CLIENT_ID", "paypalClientId"),
-            ("PAYPAL_CLIENT_SECRET", "paypalClientSecret"),
+        for (var, id) in [
+            ("CONVEX_SIGNING_SECRET", SecretId::ConvexSigning),
+            ("PROVISIONING_SIGNING_SECRET", SecretId::ProvisioningSigning),
         ] {
             if let Some(value) = lookup(var) {
-                downstream.insert(field.to_owned(), serde_json::Value::String(value));
+                values.insert(id, SecretString::new(value));
             }
         }
-        if !downstream.is_empty() {
-            let json = serde_json::Value::Object(downstream).to_string();
-            values.insert(SecretId::Downstream, SecretString::new(json));
+        // The same JSON shape Secrets Manager holds.
+        if let (Some(id), Some(secret)) =
+            (lookup("PAYPAL_CLIENT_ID"), lookup("PAYPAL_CLIENT_SECRET"))
+        {
+            let json = serde_json::json!({"clientId": id, "clientSecret": secret}).to_string();
+            values.insert(SecretId::Paypal, SecretString::new(json));
         }
         Self { values }
     }
@@ -65,11 +66,30 @@ mod tests {
         });
         let webhook = source.fetch(SecretId::PoloWebhook).await.unwrap();
         assert_eq!(webhook.expose(), r#"["whsec_abc"]"#);
-        let downstream = source.fetch(SecretId::Downstream).await.unwrap();
-        assert_eq!(downstream.expose(), r#"{"convexSigningSecret":"convex"}"#);
-        assert!(matches!(
-            source.fetch(SecretId::PoloApiKey).await,
-            Err(SecretError::NotConfigured(SecretId::PoloApiKey))
-        ));
+        let convex = source.fetch(SecretId::ConvexSigning).await.unwrap();
+        assert_eq!(convex.expose(), "convex");
+        for absent in [
+            SecretId::PoloApiKey,
+            SecretId::ProvisioningSigning,
+            SecretId::Paypal,
+        ] {
+            assert!(matches!(
+                source.fetch(absent).await,
+                Err(SecretError::NotConfigured(id)) if id == absent
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn local_paypal_credentials_take_the_shape_secrets_manager_holds() {
+        let source = EnvSecretSource::from_lookup(|name| match name {
+            "PAYPAL_CLIENT_ID" => Some("id".to_owned()),
+            "PAYPAL_CLIENT_SECRET" => Some("secret".to_owned()),
+            _ => None,
+        });
+        let raw = source.fetch(SecretId::Paypal).await.unwrap();
+        let credentials = crate::secrets::PaypalCredentials::parse(&raw).unwrap();
+        assert_eq!(credentials.client_id.expose(), "id");
+        assert_eq!(credentials.client_secret.expose(), "secret");
     }
 }

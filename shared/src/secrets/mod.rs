@@ -4,15 +4,17 @@
 
 mod aws;
 mod cache;
-mod downstream;
 mod env;
 mod memory;
+mod paypal;
+mod signing;
 
 pub use aws::SecretsManagerSource;
 pub use cache::CachedSecretSource;
-pub use downstream::DownstreamSecrets;
 pub use env::EnvSecretSource;
 pub use memory::InMemorySecretSource;
+pub use paypal::PaypalCredentials;
+pub use signing::SigningSecret;
 
 use async_trait::async_trait;
 use std::fmt;
@@ -44,24 +46,40 @@ impl fmt::Display for SecretString {
     }
 }
 
-/// Which secret, by concern (one Secrets Manager secret per concern, so IAM
-/// can grant each function only what it reads).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which secret, by concern and by reader set: one Secrets Manager secret
+/// each, so IAM grants every function exactly the secrets it reads
+/// (`config::Function::secrets`, checked against the template by
+/// `functions/tests/template_grants.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecretId {
     /// `POLO_API_KEY_SECRET_ARN`: the Polo API key.
     PoloApiKey,
     /// `POLO_WEBHOOK_SECRET_ARN`: a JSON list of `whsec_...` secrets.
     PoloWebhook,
-    /// `DOWNSTREAM_SECRET_ARN`: Convex and provisioning signing secrets, PayPal.
-    Downstream,
+    /// `CONVEX_SIGNING_SECRET_ARN`: signs our calls to Convex.
+    ConvexSigning,
+    /// `PROVISIONING_SIGNING_SECRET_ARN`: signs our pushes to the orchestrator.
+    ProvisioningSigning,
+    /// `PAYPAL_SECRET_ARN` (legacy): `{clientId, clientSecret}`.
+    Paypal,
 }
 
 impl SecretId {
+    pub const ALL: [SecretId; 5] = [
+        SecretId::PoloApiKey,
+        SecretId::PoloWebhook,
+        SecretId::ConvexSigning,
+        SecretId::ProvisioningSigning,
+        SecretId::Paypal,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             SecretId::PoloApiKey => "polo-api-key",
             SecretId::PoloWebhook => "polo-webhook",
-            SecretId::Downstream => "downstream",
+            SecretId::ConvexSigning => "convex-signing",
+            SecretId::ProvisioningSigning => "provisioning-signing",
+            SecretId::Paypal => "paypal",
         }
     }
 }

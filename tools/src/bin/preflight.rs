@@ -30,8 +30,8 @@
 //! Exit status: 0 ready, 1 refused (problems listed), 2 usage or unreadable
 //! input.
 
+use billing::config::Function as Deployed;
 use billing::config::{DashboardConfig, ReconcileConfig, SyncConfig, WebhookConfig};
-use billing::polo::routing::Endpoint;
 use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -764,55 +764,30 @@ fn override_pairs(text: &str) -> Option<Vec<(String, String)>> {
 
 // ---------------------------------------------------------------- functions
 
-/// Which configuration parser a function binary runs at cold start
-/// (mirrors `billing::app`).
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Dashboard,
-    Webhook { calls_polo: bool },
-    Sync,
-    Reconcile,
+/// Which configuration parser a deployed function runs at cold start
+/// (`billing::config::Function` names them; `billing::app` builds them).
+fn parser_name(function: Deployed) -> &'static str {
+    match function {
+        Deployed::Dashboard(_) => "DashboardConfig",
+        Deployed::Webhook(_) if function.calls_polo() => "WebhookConfig with Polo",
+        Deployed::Webhook(_) => "WebhookConfig",
+        Deployed::WebhookRetry => "WebhookConfig for the retry sweep",
+        Deployed::ProvisioningSync => "SyncConfig",
+        Deployed::Reconcile => "ReconcileConfig",
+    }
 }
 
-impl Kind {
-    fn of(binary: &str) -> Option<Self> {
-        if let Some(endpoint) = Endpoint::from_function_name(binary) {
-            return Some(Self::Webhook {
-                calls_polo: endpoint == Endpoint::PaymentSucceeded,
-            });
+/// The parser's problems, each naming its variable (empty: it reads).
+fn parser_problems(function: Deployed, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let result = match function {
+        Deployed::Dashboard(route) => DashboardConfig::from_lookup(lookup, route).map(drop),
+        Deployed::Webhook(_) | Deployed::WebhookRetry => {
+            WebhookConfig::from_lookup(lookup, function).map(drop)
         }
-        match binary {
-            "checkout" | "portal" | "status" | "change-plan" => Some(Self::Dashboard),
-            "provisioning-sync" => Some(Self::Sync),
-            // The inbox's sweep finishes every event type, order.paid too.
-            "webhook-retry" => Some(Self::Webhook { calls_polo: true }),
-            "reconcile" => Some(Self::Reconcile),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Dashboard => "DashboardConfig",
-            Self::Webhook { calls_polo: false } => "WebhookConfig",
-            Self::Webhook { calls_polo: true } => "WebhookConfig with Polo",
-            Self::Sync => "SyncConfig",
-            Self::Reconcile => "ReconcileConfig",
-        }
-    }
-
-    /// The parser's problems, each naming its variable (empty: it reads).
-    fn problems(self, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
-        let result = match self {
-            Self::Dashboard => DashboardConfig::from_lookup(lookup).map(drop),
-            Self::Webhook { calls_polo } => {
-                WebhookConfig::from_lookup(lookup, calls_polo).map(drop)
-            }
-            Self::Sync => SyncConfig::from_lookup(lookup).map(drop),
-            Self::Reconcile => ReconcileConfig::from_lookup(lookup).map(drop),
-        };
-        result.err().map(|e| e.problems).unwrap_or_default()
-    }
+        Deployed::ProvisioningSync => SyncConfig::from_lookup(lookup).map(drop),
+        Deployed::Reconcile => ReconcileConfig::from_lookup(lookup).map(drop),
+    };
+    result.err().map(|e| e.problems).unwrap_or_default()
 }
 
 /// Runs every template function's parser over `environment(function)`.
@@ -824,20 +799,23 @@ fn check_functions(
 ) {
     let mut kinds: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
     for function in &template.functions {
-        let Some(kind) = Kind::of(&function.binary) else {
+        let Some(kind) = Deployed::from_binary(&function.binary) else {
             report.problem(
                 format!(
-                    "template function {} (binary {}): preflight does not know its configuration; add it to Kind::of",
+                    "template function {} (binary {}): preflight does not know its configuration; add it to billing::config::Function",
                     function.logical_id, function.binary
                 ),
                 "",
             );
             continue;
         };
-        kinds.entry(kind.name()).or_default().push(&function.binary);
+        kinds
+            .entry(parser_name(kind))
+            .or_default()
+            .push(&function.binary);
         let env = environment(function);
         let lookup = |name: &str| env.get(name).cloned();
-        for problem in kind.problems(&lookup) {
+        for problem in parser_problems(kind, &lookup) {
             let variable = problem.split_whitespace().next().unwrap_or("");
             if !skip_variables.contains(variable) {
                 report.problem(problem, &function.binary);
