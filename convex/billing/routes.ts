@@ -31,7 +31,7 @@ import {
   pageRequest,
   type Checked,
 } from "./requests";
-import { signingKey, verifySignature } from "./signature";
+import { signingKeys, verifySignature } from "./signature";
 
 /** Requests larger than this are refused unread (the biggest real one is a few KiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -88,10 +88,10 @@ function signedRoute<T>(
 ): PublicHttpAction {
   return httpAction(async (ctx, request) => {
     try {
-      const key = await signingKey(environment().CONVEX_SIGNING_SECRET);
-      if (key === null) {
+      const keys = await signingKeys(environment().CONVEX_SIGNING_SECRET);
+      if (keys === null) {
         console.error(
-          `billing ${route}: CONVEX_SIGNING_SECRET is not set or not whsec_<base64>`,
+          `billing ${route}: CONVEX_SIGNING_SECRET is not set or not whsec_<base64> (several separated by spaces while rotating)`,
         );
         return reply(500, INTERNAL);
       }
@@ -104,7 +104,7 @@ function signedRoute<T>(
         return reply(413, { error: "payload_too_large" });
       }
       const problem = await verifySignature(
-        key,
+        keys,
         request.headers,
         { method: request.method, path: new URL(request.url).pathname },
         body,

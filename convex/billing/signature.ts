@@ -24,30 +24,39 @@ function decodeBase64(text: string) {
   return bytes;
 }
 
-let cached: { secret: string; key: CryptoKey } | null = null;
+let cached: { secrets: string; keys: CryptoKey[] } | null = null;
 
 /**
- * The HMAC key for a configured `whsec_<base64>` secret, or null when the
- * secret is absent or malformed (a configuration fault, never the caller's).
+ * The HMAC keys for the configured secrets: one `whsec_<base64>`, or several
+ * separated by spaces or commas while a secret is rotated (the Lambdas sign
+ * with one; every listed one is accepted, RUNBOOK §4). Null when absent, or
+ * when any entry is malformed (a configuration fault, never the caller's).
  */
-export async function signingKey(
-  secret: string | undefined,
-): Promise<CryptoKey | null> {
-  if (secret === undefined) return null;
-  if (cached !== null && cached.secret === secret) return cached.key;
-  const raw = secret.startsWith("whsec_")
-    ? decodeBase64(secret.slice(6))
-    : null;
-  if (raw === null || raw.length === 0) return null;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    raw,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  cached = { secret, key };
-  return key;
+export async function signingKeys(
+  secrets: string | undefined,
+): Promise<CryptoKey[] | null> {
+  if (secrets === undefined) return null;
+  if (cached !== null && cached.secrets === secrets) return cached.keys;
+  const entries = secrets.split(/[\s,]+/).filter((entry) => entry.length > 0);
+  if (entries.length === 0) return null;
+  const keys: CryptoKey[] = [];
+  for (const entry of entries) {
+    const raw = entry.startsWith("whsec_")
+      ? decodeBase64(entry.slice(6))
+      : null;
+    if (raw === null || raw.length === 0) return null;
+    keys.push(
+      await crypto.subtle.importKey(
+        "raw",
+        raw,
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      ),
+    );
+  }
+  cached = { secrets, keys };
+  return keys;
 }
 
 /** Equal-length byte arrays compared without an early exit. */
@@ -66,12 +75,12 @@ export type SignatureProblem =
   | "webhook-signature: no signature matches";
 
 /**
- * Checks a request's three headers against its raw body. Returns null when
+ * Checks a request's three headers against its raw body, with any of `keys`. Returns null when
  * the request is authentic and fresh, otherwise what is wrong (a kind, never
  * a value: safe to log).
  */
 export async function verifySignature(
-  key: CryptoKey,
+  keys: readonly CryptoKey[],
   headers: Headers,
   route: { method: string; path: string },
   body: Uint8Array,
@@ -110,13 +119,15 @@ export async function verifySignature(
   const signed = new Uint8Array(prefix.length + body.length);
   signed.set(prefix, 0);
   signed.set(body, prefix.length);
-  const expected = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, signed),
-  );
-  // Compare against every candidate (no early exit on a match either).
+  // Every key against every candidate, with no early exit on a match.
   let matched = false;
-  for (const candidate of candidates) {
-    matched = constantTimeEqual(candidate, expected) || matched;
+  for (const key of keys) {
+    const expected = new Uint8Array(
+      await crypto.subtle.sign("HMAC", key, signed),
+    );
+    for (const candidate of candidates) {
+      matched = constantTimeEqual(candidate, expected) || matched;
+    }
   }
   return matched ? null : "webhook-signature: no signature matches";
 }

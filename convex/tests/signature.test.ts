@@ -274,6 +274,34 @@ describe("the secret", () => {
     expect(answer.status).toBe(401);
   });
 
+  test("while a secret rotates, either listed secret is accepted and no other", async () => {
+    const rotated = `whsec_${btoa("convex-signing-secret-after-rotation")}`;
+    const t = await seeded("get-found");
+    vi.stubEnv("CONVEX_SIGNING_SECRET", `${rotated} ${SIGNING_SECRET}`);
+    const body = fixture("get-found").request.body;
+    const path = "/billing/v1/accounts/get";
+    const answers = [];
+    for (const secret of [rotated, SIGNING_SECRET, WRONG_SECRET]) {
+      answers.push((await send(t, path, body, { secret })).status);
+    }
+    expect(answers).toEqual([200, 200, 401]);
+    vi.stubEnv("CONVEX_SIGNING_SECRET", `${SIGNING_SECRET},${rotated}`);
+    expect((await send(t, path, body, { secret: rotated })).status).toBe(200);
+    expect(logs.join("\n")).not.toContain(rotated);
+  });
+
+  test("a list with one malformed entry is a server fault, not a narrower list", async () => {
+    const t = await seeded("get-found");
+    vi.stubEnv("CONVEX_SIGNING_SECRET", `${SIGNING_SECRET} not-a-whsec-secret`);
+    const answer = await send(
+      t,
+      "/billing/v1/accounts/get",
+      fixture("get-found").request.body,
+    );
+    expect(answer.status).toBe(500);
+    expect(answer.body).toStrictEqual({ error: "internal" });
+  });
+
   test.each([
     ["not set", undefined],
     ["empty", ""],

@@ -13,21 +13,36 @@ use billing::accounts::{
 };
 use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use billing::polo::verifier::WebhookSecret;
-use billing::secrets::SecretString;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use time::OffsetDateTime;
 
 pub struct ConvexStub {
     pub accounts: Arc<InMemoryAccountStore>,
-    secret: WebhookSecret,
+    secrets: RwLock<Vec<WebhookSecret>>,
 }
 
 impl ConvexStub {
     pub fn new(accounts: Arc<InMemoryAccountStore>, signing_secret: &str) -> Result<Self, String> {
-        let secret =
-            WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
-        Ok(Self { accounts, secret })
+        Ok(Self {
+            accounts,
+            secrets: RwLock::new(crate::webhook_secrets(&[signing_secret])?),
+        })
+    }
+
+    /// The secrets accepted from now on: several while one is rotated (the
+    /// verifying side's half of RUNBOOK §4).
+    pub fn accept(&self, signing_secrets: &[&str]) -> Result<(), String> {
+        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) =
+            crate::webhook_secrets(signing_secrets)?;
+        Ok(())
+    }
+
+    fn accepted(&self) -> Vec<WebhookSecret> {
+        self.secrets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -75,7 +90,7 @@ async fn call(
     body: Bytes,
 ) -> (StatusCode, String) {
     let path = format!("/billing/v1/accounts/{call}");
-    if !crate::signed_for_route(&headers, "POST", &path, &body, &stub.secret) {
+    if !crate::signed_for_route(&headers, "POST", &path, &body, &stub.accepted()) {
         return reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": "invalid_signature"}),

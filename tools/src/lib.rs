@@ -17,7 +17,7 @@ pub mod sandbox;
 pub fn signed(
     headers: &axum::http::HeaderMap,
     body: &[u8],
-    secret: &billing::polo::verifier::WebhookSecret,
+    secrets: &[billing::polo::verifier::WebhookSecret],
 ) -> bool {
     let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let signature = billing::polo::verifier::SignatureHeaders {
@@ -26,8 +26,20 @@ pub fn signed(
         signature: get("webhook-signature"),
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    billing::polo::verifier::verify(body, signature, std::slice::from_ref(secret), now, true)
-        .is_ok()
+    billing::polo::verifier::verify(body, signature, secrets, now, true).is_ok()
+}
+
+/// Parses `whsec_` secrets for a stand-in's verifying side.
+pub fn webhook_secrets(
+    signing_secrets: &[&str],
+) -> Result<Vec<billing::polo::verifier::WebhookSecret>, String> {
+    signing_secrets
+        .iter()
+        .map(|s| {
+            billing::polo::verifier::WebhookSecret::new(&billing::secrets::SecretString::new(*s))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 /// Whether a request to the Convex stand-in carries a valid route-bound
@@ -37,14 +49,14 @@ pub fn signed_for_route(
     method: &str,
     path: &str,
     body: &[u8],
-    secret: &billing::polo::verifier::WebhookSecret,
+    secrets: &[billing::polo::verifier::WebhookSecret],
 ) -> bool {
     let content = [
         billing::signing::route_prefix(method, path).as_slice(),
         body,
     ]
     .concat();
-    signed(headers, &content, secret)
+    signed(headers, &content, secrets)
 }
 
 /// Serves `router` on a free loopback port in the background and returns

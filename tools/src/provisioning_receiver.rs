@@ -9,13 +9,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use billing::polo::verifier::WebhookSecret;
 use billing::provisioning::{InMemoryProvisioner, Provisioner, ProvisioningRequest};
-use billing::secrets::SecretString;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use time::OffsetDateTime;
 
 pub struct ProvisioningReceiver {
     pub orchestrator: Arc<InMemoryProvisioner>,
-    secret: WebhookSecret,
+    secrets: RwLock<Vec<WebhookSecret>>,
 }
 
 impl ProvisioningReceiver {
@@ -23,12 +22,25 @@ impl ProvisioningReceiver {
         orchestrator: Arc<InMemoryProvisioner>,
         signing_secret: &str,
     ) -> Result<Self, String> {
-        let secret =
-            WebhookSecret::new(&SecretString::new(signing_secret)).map_err(|e| e.to_string())?;
         Ok(Self {
             orchestrator,
-            secret,
+            secrets: RwLock::new(crate::webhook_secrets(&[signing_secret])?),
         })
+    }
+
+    /// The secrets accepted from now on: several while one is rotated (the
+    /// verifying side's half of RUNBOOK §4).
+    pub fn accept(&self, signing_secrets: &[&str]) -> Result<(), String> {
+        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) =
+            crate::webhook_secrets(signing_secrets)?;
+        Ok(())
+    }
+
+    fn accepted(&self) -> Vec<WebhookSecret> {
+        self.secrets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// `POST /` receives pushes; `GET /` lists every push received.
@@ -45,7 +57,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    if !crate::signed(&headers, &body, &receiver.secret) {
+    if !crate::signed(&headers, &body, &receiver.accepted()) {
         return StatusCode::UNAUTHORIZED;
     }
     let Ok(request) = serde_json::from_slice::<ProvisioningRequest>(&body) else {

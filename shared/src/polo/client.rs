@@ -97,18 +97,35 @@ impl PoloClient {
             .fetch(SecretId::PoloApiKey)
             .await
             .map_err(|e| PoloError::Unavailable(Box::new(e)))?;
-        let request = FetchRequest {
+        let request = |key| FetchRequest {
             label,
-            method,
-            url,
+            method: method.clone(),
+            url: url.clone(),
             headers: Vec::new(),
-            body,
-            bearer: Some(&key),
-            idempotency_key,
+            body: body.clone(),
+            bearer: Some(key),
+            idempotency_key: idempotency_key.clone(),
             deadline,
         };
-        let response = self.http.send(request).await.map_err(map_error)?;
-        response
+        let mut answer = self.http.send(request(&key)).await;
+        // Refused our key: it may have been rotated (and the old one revoked)
+        // since this container read it. Read it again, at most once a minute
+        // per container, and try once more with a changed value.
+        if let Err(FetchError::Status {
+            status: 401 | 403, ..
+        }) = answer
+        {
+            let fresh = self
+                .secrets
+                .refresh(SecretId::PoloApiKey)
+                .await
+                .map_err(|e| PoloError::Unavailable(Box::new(e)))?;
+            if let Some(fresh) = fresh.filter(|fresh| *fresh != key) {
+                answer = self.http.send(request(&fresh)).await;
+            }
+        }
+        answer
+            .map_err(map_error)?
             .json()
             .map_err(|e| PoloError::Unavailable(Box::new(e)))
     }
