@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project, on a fresh machine too:
 #   1. installs what the tests need into project-local, git-ignored folders
-#      (.venv: moto server, aws-sam-cli, cfn-lint), reusing them when present;
-#   2. lints template.yaml (cfn-lint, sam validate --lint), checks
+#      (.venv: moto server, aws-sam-cli, cfn-lint; .venv-checkov), reusing
+#      them when present;
+#   2. lints template.yaml (cfn-lint, sam validate --lint, checkov), checks
 #      formatting and clippy (-D warnings);
 #   3. starts the DynamoDB / Secrets Manager emulator on a free loopback port,
 #      serving one request at a time (scripts/moto_serial.py: real DynamoDB
@@ -26,6 +27,9 @@ bash scripts/install-browser.sh
 step "template.yaml: cfn-lint and sam validate --lint (offline)"
 SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 .venv/bin/cfn-lint template.yaml
 SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint --template template.yaml
+
+step "template.yaml: checkov (pinned), as written and as expanded"
+bash scripts/checkov.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
