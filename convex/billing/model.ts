@@ -205,6 +205,32 @@ export const auditEntry = v.object({
 });
 export type AuditEntry = Infer<typeof auditEntry>;
 
+/**
+ * What a caller says about a change: its cause only (Rust: `AuditCause`).
+ * The before and after of the audit row are built here, from the stored and
+ * the written state, so a caller holding the signing secret still cannot
+ * write an audit trail that disagrees with what happened.
+ */
+export const auditCause = v.object({
+  eventId: v.string(),
+  eventType: v.string(),
+  at: rfc3339,
+});
+export type AuditCause = Infer<typeof auditCause>;
+
+/** The fields a support engineer reads in an audit trail, of one state. */
+export function auditSummaryOf(account: AccountBilling): AuditSummary {
+  return {
+    version: account.version,
+    provider: account.provider,
+    planTier: account.planTier,
+    billingStatus: account.billingStatus,
+    entitled: account.desiredEntitlement.entitled,
+    premiumExpiresAt: account.premiumExpiresAt,
+  };
+}
+export type AuditSummary = Infer<typeof auditSummary>;
+
 /** A stored audit row: the entry and the account it belongs to. */
 export const billingEventFields = {
   accountId: idString,

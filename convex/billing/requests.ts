@@ -7,7 +7,7 @@
 import { v, type GenericValidator, type Infer } from "convex/values";
 import {
   accountBilling,
-  auditEntry,
+  auditCause,
   count,
   expiredCursor,
   idString,
@@ -29,7 +29,7 @@ export const getRequest = v.object({ accountId: idString });
 export const compareAndSetRequest = v.object({
   expectedVersion: count,
   account: accountBilling,
-  audit: auditEntry,
+  audit: auditCause,
 });
 export const acknowledgeRequest = v.object({
   accountId: idString,

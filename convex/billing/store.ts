@@ -12,7 +12,8 @@ import {
 import type { Doc } from "../_generated/dataModel";
 import {
   accountBilling,
-  auditEntry,
+  auditCause,
+  auditSummaryOf,
   count,
   epochMillis,
   expiredCursor,
@@ -64,7 +65,7 @@ export const getAccount = internalQuery({
  * this one mutation (one transaction), or nothing.
  */
 export const compareAndSet = internalMutation({
-  args: { expectedVersion: count, account: accountBilling, audit: auditEntry },
+  args: { expectedVersion: count, account: accountBilling, audit: auditCause },
   returns: v.union(
     v.object({ kind: v.literal("written"), version: v.number() }),
     v.object({
@@ -105,12 +106,14 @@ export const compareAndSet = internalMutation({
     // `patch`, not `replace`: the app's own fields on its accounts document
     // (email, name, ...) are left as they are.
     await ctx.db.patch("accounts", current._id, storedBillingFields(written));
+    // The row's before and after are the stored and the written state, not
+    // anything the caller claims: only the cause comes from the request.
     await ctx.db.insert("billingEvents", {
       accountId: account.accountId,
       eventId: audit.eventId,
       eventType: audit.eventType,
-      before: audit.before,
-      after: audit.after,
+      before: auditSummaryOf(toAccountBilling(current)),
+      after: auditSummaryOf(written),
       at: audit.at,
     });
     return { kind: "written" as const, version: account.version };

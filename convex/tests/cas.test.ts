@@ -20,6 +20,7 @@ import {
   casBody,
   dump,
   failDatabase,
+  fixture,
   modules,
   P,
   seed,
@@ -43,9 +44,42 @@ describe("compare-and-set", () => {
     expect(result).toStrictEqual({ kind: "written", version: 1 });
     const after = await dump(t);
     expect(after.accounts.map(billingOnly)).toStrictEqual([body.account]);
-    expect(after.auditRows).toStrictEqual([
-      { accountId: body.account.accountId, ...body.audit },
-    ]);
+    expect(after.auditRows).toStrictEqual(fixture("cas-ok").expect?.auditRows);
+  });
+
+  test("the audit row's before and after are the stored and the written state, never the caller's", async () => {
+    const t = await seeded("cas-ok");
+    const forged = {
+      ...casBody(),
+      audit: {
+        ...casBody().audit,
+        before: { version: 0, provider: "polo", planTier: "enterprise" },
+        after: { version: 1, provider: "polo", planTier: "free" },
+      },
+    };
+    const before = await dump(t);
+
+    const answer = await send(t, P.cas, forged);
+
+    expect(answer.status).toBe(400);
+    expect(answer.body).toStrictEqual({
+      error: "invalid_request",
+      detail: "audit.before: unknown field",
+    });
+    expect(await dump(t)).toStrictEqual(before);
+    const written = await send(t, P.cas, casBody());
+    expect(written.status).toBe(200);
+    const [row] = (await dump(t)).auditRows;
+    expect(row.before).toStrictEqual({
+      version: 0,
+      provider: "polo",
+      planTier: "free",
+      billingStatus: "none",
+      entitled: false,
+      premiumExpiresAt: null,
+    });
+    expect(row.after.planTier).toBe(casBody().account.planTier);
+    expect(row.after.version).toBe(1);
   });
 
   test("a version mismatch is a typed conflict with the current version, and writes nothing", async () => {

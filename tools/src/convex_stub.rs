@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use billing::accounts::{
-    AccountPage, AccountStore, AccountStoreError, AuditEntry, InMemoryAccountStore,
+    AccountPage, AccountStore, AccountStoreError, AuditCause, InMemoryAccountStore,
 };
 use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use billing::polo::verifier::WebhookSecret;
@@ -122,17 +122,18 @@ async fn call(
             }
         }
         "compare-and-set" => {
-            let (Some(expected), Ok(account), Ok(audit)) = (
+            // As in Convex: the audit is the cause only; the row's before
+            // and after are the store's own.
+            let (Some(expected), Ok(account), Ok(cause)) = (
                 args["expectedVersion"].as_u64(),
                 serde_json::from_value::<AccountBilling>(args["account"].clone()),
-                serde_json::from_value::<AuditEntry>(args["audit"].clone()),
+                serde_json::from_value::<AuditCause>(args["audit"].clone()),
             ) else {
                 return invalid("expectedVersion, account or audit: missing or invalid");
             };
             match stub
                 .accounts
-                .compare_and_set(expected, &account, &audit)
-                .await
+                .compare_and_set_caused(expected, &account, cause)
             {
                 Ok(()) => reply(StatusCode::OK, json!({"version": account.version})),
                 Err(err) => store_error(err),

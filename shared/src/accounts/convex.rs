@@ -3,7 +3,7 @@
 //! request is signed with the Convex signing secret and verified in Convex,
 //! which then runs internal functions: no deploy key leaves Convex.
 
-use super::{AccountPage, AccountStore, AccountStoreError, AuditEntry, Page};
+use super::{AccountPage, AccountStore, AccountStoreError, AuditCause, AuditEntry, Page};
 use crate::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use crate::http::{deadline, FetchError, FetchRequest, FetchResponse, SecureHttp};
 use crate::secrets::{SecretString, SigningSecret};
@@ -230,7 +230,12 @@ impl AccountStore for ConvexAccountStore {
         next: &AccountBilling,
         audit: &AuditEntry,
     ) -> Result<(), AccountStoreError> {
-        let body = json!({"expectedVersion": expected_version, "account": next, "audit": audit});
+        // The cause only: Convex builds the row's before and after itself.
+        let body = json!({
+            "expectedVersion": expected_version,
+            "account": next,
+            "audit": AuditCause::from(audit),
+        });
         self.call::<serde_json::Value>(
             "convex.compare_and_set",
             "billing/v1/accounts/compare-and-set",

@@ -40,6 +40,46 @@ impl InMemoryAccountStore {
             .insert(account.account_id.clone(), account);
     }
 
+    /// Compare-and-set with the cause only (the Convex stand-in's call,
+    /// which receives what Convex receives).
+    pub fn compare_and_set_caused(
+        &self,
+        expected_version: u64,
+        next: &AccountBilling,
+        cause: AuditCause,
+    ) -> Result<(), AccountStoreError> {
+        self.enter(AccountOp::CompareAndSet)?;
+        if next.version != expected_version + 1 {
+            return Err(AccountStoreError::Rejected(
+                "account.version: must be expectedVersion + 1".into(),
+            ));
+        }
+        let mut state = self.lock();
+        let stored = state
+            .accounts
+            .get(&next.account_id)
+            .ok_or(AccountStoreError::NotFound)?
+            .clone();
+        let current = stored.version;
+        if current != expected_version {
+            return Err(AccountStoreError::Conflict {
+                expected: expected_version,
+                current: Some(current),
+            });
+        }
+        let mut written = next.clone();
+        written.provisioned_entitlement = ProvisionedEntitlement::newest(
+            stored.provisioned_entitlement,
+            next.provisioned_entitlement,
+        );
+        // As Convex does: the row's before and after are the stored and the
+        // written state; only the cause is the caller's.
+        let row = AuditEntry::recorded(cause, &stored, &written);
+        state.accounts.insert(next.account_id.clone(), written);
+        state.audit.push((next.account_id.clone(), row));
+        Ok(())
+    }
+
     pub fn account(&self, id: &AccountId) -> Option<AccountBilling> {
         self.lock().accounts.get(id).cloned()
     }
@@ -134,34 +174,7 @@ impl AccountStore for InMemoryAccountStore {
         next: &AccountBilling,
         audit: &AuditEntry,
     ) -> Result<(), AccountStoreError> {
-        self.enter(AccountOp::CompareAndSet)?;
-        if next.version != expected_version + 1 {
-            return Err(AccountStoreError::Rejected(
-                "account.version: must be expectedVersion + 1".into(),
-            ));
-        }
-        let mut state = self.lock();
-        let current = state
-            .accounts
-            .get(&next.account_id)
-            .ok_or(AccountStoreError::NotFound)?
-            .version;
-        if current != expected_version {
-            return Err(AccountStoreError::Conflict {
-                expected: expected_version,
-                current: Some(current),
-            });
-        }
-        let stored_ack = state
-            .accounts
-            .get(&next.account_id)
-            .and_then(|a| a.provisioned_entitlement);
-        let mut written = next.clone();
-        written.provisioned_entitlement =
-            ProvisionedEntitlement::newest(stored_ack, next.provisioned_entitlement);
-        state.accounts.insert(next.account_id.clone(), written);
-        state.audit.push((next.account_id.clone(), audit.clone()));
-        Ok(())
+        self.compare_and_set_caused(expected_version, next, AuditCause::from(audit))
     }
 
     async fn acknowledge_provisioning(
@@ -329,5 +342,30 @@ mod tests {
         let stored = store.account(&read.account_id).unwrap();
         assert!(stored.cancel_at_period_end);
         assert_eq!(stored.provisioned_entitlement, Some(acked(3)));
+    }
+
+    #[tokio::test]
+    async fn the_audit_row_records_the_stored_and_written_state_whatever_the_caller_claims() {
+        let (store, read) = store_at(3);
+        let mut next = read.clone();
+        next.version = 4;
+        next.cancel_at_period_end = true;
+        let mut claimed = read.clone();
+        claimed.version = 41;
+        let forged = AuditEntry::new(
+            "msg_forged",
+            "subscription.canceled",
+            &claimed,
+            &claimed,
+            datetime!(2026-11-15 12:00 UTC),
+        );
+
+        store.compare_and_set(3, &next, &forged).await.unwrap();
+
+        let rows = store.audit_rows(&read.account_id);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].event_id, "msg_forged");
+        assert_eq!(rows[0].before, AuditSummary::from(&read));
+        assert_eq!(rows[0].after, AuditSummary::from(&next));
     }
 }

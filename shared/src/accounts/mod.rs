@@ -55,7 +55,42 @@ impl From<&AccountBilling> for AuditSummary {
     }
 }
 
+/// What a writer says about a change: its cause. The store builds the
+/// audit row's before and after itself from the stored and the written
+/// state (Convex does; so does the in-memory store), so a caller cannot
+/// record a trail that disagrees with what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
+pub struct AuditCause {
+    pub event_id: String,
+    pub event_type: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl From<&AuditEntry> for AuditCause {
+    fn from(entry: &AuditEntry) -> Self {
+        Self {
+            event_id: entry.event_id.clone(),
+            event_type: entry.event_type.clone(),
+            at: entry.at,
+        }
+    }
+}
+
 impl AuditEntry {
+    /// The row a store writes: the caller's cause, its own before and after.
+    pub fn recorded(cause: AuditCause, before: &AccountBilling, after: &AccountBilling) -> Self {
+        Self {
+            event_id: cause.event_id,
+            event_type: cause.event_type,
+            before: before.into(),
+            after: after.into(),
+            at: cause.at,
+        }
+    }
+
     pub fn new(
         event_id: impl Into<String>,
         event_type: impl Into<String>,
