@@ -129,3 +129,44 @@ fn webhook_routes_are_public_by_decision_and_every_other_route_needs_the_dashboa
     let defaults = &resources()["HttpApi"]["Properties"]["Body"];
     assert!(defaults["components"]["securitySchemes"]["DashboardJwt"].is_object());
 }
+
+#[test]
+fn every_function_may_write_only_its_own_log_group_and_has_no_managed_policy() {
+    for (binary, (_, id)) in functions() {
+        let role = resources()[id]["Properties"]["Role"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            resources()[role]["Properties"]["ManagedPolicyArns"].is_null(),
+            "{binary}: a managed policy grants more than the function reads"
+        );
+        let own = resources()[id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"].clone();
+        let log_statements: Vec<serde_json::Value> = statements(id)
+            .into_iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("logs:")))
+            .collect();
+        assert!(!log_statements.is_empty(), "{binary} cannot log");
+        for statement in log_statements {
+            assert_eq!(
+                statement["Resource"]["Fn::GetAtt"],
+                serde_json::json!([own, "Arn"]),
+                "{binary}: logs beyond its own group"
+            );
+            let mut granted = actions(&statement);
+            granted.sort();
+            assert_eq!(
+                granted,
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "{binary}"
+            );
+        }
+        for statement in statements(id) {
+            for action in actions(&statement) {
+                assert!(
+                    !action.ends_with(":*") && action != "*",
+                    "{binary}: {action}"
+                );
+            }
+        }
+    }
+}

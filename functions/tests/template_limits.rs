@@ -204,12 +204,22 @@ fn table() -> String {
             .filter(|a| a.starts_with("dynamodb:"))
             .map(|a| a.trim_start_matches("dynamodb:").to_owned())
             .collect();
-        let managed =
-            resources()[&format!("{id}Role")]["Properties"]["ManagedPolicyArns"].to_string();
-        let logs = if managed.contains("AWSLambdaBasicExecutionRole") {
-            "writes its own group; the role may write any (AWSLambdaBasicExecutionRole)"
+        let log_groups: Vec<String> = statements(id)
+            .iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("logs:")))
+            .flat_map(|s| as_list(&s["Resource"]))
+            .map(|r| {
+                r["Fn::GetAtt"][0]
+                    .as_str()
+                    .unwrap_or("<not a log group>")
+                    .to_owned()
+            })
+            .collect();
+        let managed = &resources()[&format!("{id}Role")]["Properties"]["ManagedPolicyArns"];
+        let logs = if managed.is_null() {
+            log_groups.join(", ")
         } else {
-            "its own group only"
+            format!("{} + managed {managed}", log_groups.join(", "))
         };
         out.push_str(&format!(
             "| {binary} | {route} | {auth} | {limit} | {} | {} | {} | {} | {logs} |\n",
