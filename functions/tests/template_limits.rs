@@ -181,7 +181,7 @@ fn shown(value: &Value) -> String {
 
 fn table() -> String {
     let mut out = String::from(
-        "| function | route | auth | throttle rps / burst | reserved concurrency | timeout s | secrets | DynamoDB | logs |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| function | route | auth | throttle rps / burst | reserved concurrency | memory MB | timeout s | secrets | DynamoDB | logs |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (binary, (function, id)) in functions() {
         let properties = &resources()[id]["Properties"];
@@ -222,8 +222,9 @@ fn table() -> String {
             format!("{} + managed {managed}", log_groups.join(", "))
         };
         out.push_str(&format!(
-            "| {binary} | {route} | {auth} | {limit} | {} | {} | {} | {} | {logs} |\n",
+            "| {binary} | {route} | {auth} | {limit} | {} | {} | {} | {} | {} | {logs} |\n",
             shown(&properties["ReservedConcurrentExecutions"]),
+            properties["MemorySize"],
             properties["Timeout"],
             secrets.join(", "),
             if dynamodb.is_empty() {
