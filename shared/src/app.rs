@@ -19,8 +19,8 @@ use crate::polo::routing::Endpoint;
 use crate::provisioning::HttpProvisioner;
 use crate::reconcile::Reconciler;
 use crate::secrets::{
-    CachedSecretSource, EnvSecretSource, PaypalCredentials, SecretError, SecretId, SecretSource,
-    SecretsManagerSource, SigningSecret,
+    CachedSecretSource, EnvSecretSource, SecretError, SecretId, SecretSource, SecretsManagerSource,
+    SigningSecret,
 };
 use crate::telemetry::{error_chain, EmfStdout, MetricSink};
 use crate::updater::AccountUpdater;
@@ -207,27 +207,19 @@ pub async fn provisioning_sync() -> Result<SyncApp, StartupError> {
     )
     .await;
     let http = SecureHttp::new(config.stage == Stage::Local, RetryPolicy::default())?;
-    // PayPal is legacy and its credentials rarely change: read once. A
-    // failure leaves the cancellations queued (their age alarms after a day).
-    let paypal = match config.paypal_api_base_url {
-        Some(base) => match secrets
-            .fetch(SecretId::Paypal)
-            .await
-            .and_then(|raw| PaypalCredentials::parse(&raw))
-        {
-            Ok(credentials) => Some(Arc::new(PaypalClient::new(
-                http.clone(),
-                base,
-                credentials.client_id,
-                credentials.client_secret,
-            )) as Arc<dyn Canceller>),
-            Err(err) => {
-                tracing::error!(error = %error_chain(&err), "PAYPAL_API_BASE_URL is set but the PayPal credentials are not readable; PayPal cancellations stay queued");
-                None
-            }
-        },
-        None => None,
-    };
+    // Read at each token exchange through the cache (and again when PayPal
+    // refuses them): a failure leaves the cancellations queued, retried each
+    // run, and their age alarms after a day.
+    let paypal = config.paypal_api_base_url.map(|base| {
+        Arc::new(PaypalClient::from_secret(
+            http.clone(),
+            base,
+            secrets.clone(),
+        )) as Arc<dyn Canceller>
+    });
+    if paypal.is_some() {
+        warm(&secrets, &[SecretId::Paypal]).await;
+    }
     let updater = Writers {
         http: &http,
         convex_site_url: &config.convex_site_url,

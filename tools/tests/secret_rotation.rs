@@ -6,8 +6,9 @@
 //! of every rotation, deliveries keep coming, and each must be applied at
 //! once (200, credentials pushed), never left to the inbox (202).
 //!
-//! The Polo API key is rotated the same way against an HTTP Polo that
-//! accepts only the key it currently holds.
+//! The Polo API key and the PayPal credentials are rotated the same way,
+//! against an HTTP Polo and an HTTP PayPal that accept only what they
+//! currently hold.
 //!
 //! The step that would open a window of refusals is the last one (the
 //! verifying side drops the old secret while warm containers still hold it
@@ -433,4 +434,123 @@ async fn a_polo_api_key_revoked_before_the_cache_expires_is_read_again_and_nothi
         })
         .collect();
     assert_eq!(keys, ["Bearer polo_key_old", "Bearer polo_key_new"]);
+}
+
+#[tokio::test]
+async fn rotated_paypal_credentials_are_read_again_when_paypal_refuses_the_old_ones() {
+    use base64::Engine;
+    use billing::paypal::{Cancelled, Canceller, PaypalClient};
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let moto = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run scripts/test.sh, which starts the emulator");
+    let secrets = tools::moto::secretsmanager_client(&moto);
+    let credentials = |id: &str| json!({"clientId": id, "clientSecret": format!("{id}-secret")});
+    let arn = tools::moto::fresh_secret(&secrets, "paypal", &credentials("app_old").to_string())
+        .await
+        .unwrap();
+    let cache = Arc::new(CachedSecretSource::new(
+        Arc::new(SecretsManagerSource::new(
+            secrets.clone(),
+            HashMap::from([(SecretId::Paypal, arn.clone())]),
+        )),
+        Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
+    ));
+    let paypal = MockServer::start().await;
+    // PayPal as it stands for one REST app: its credentials get a token, and
+    // only that token may cancel; anything else is refused 401.
+    let serve_app = |app: &'static str| {
+        let paypal = &paypal;
+        async move {
+            paypal.reset().await;
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{app}:{app}-secret"));
+            Mock::given(method("POST"))
+                .and(path("/v1/oauth2/token"))
+                .and(header("authorization", format!("Basic {basic}").as_str()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(
+                    json!({"access_token": format!("token-{app}"), "expires_in": 32400}),
+                ))
+                .mount(paypal)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/v1/billing/subscriptions/I-ROTATION/cancel"))
+                .and(header(
+                    "authorization",
+                    format!("Bearer token-{app}").as_str(),
+                ))
+                .respond_with(ResponseTemplate::new(204))
+                .mount(paypal)
+                .await;
+            Mock::given(method("POST"))
+                .respond_with(
+                    ResponseTemplate::new(401)
+                        .set_body_json(json!({"name": "AUTHENTICATION_FAILURE", "details": []})),
+                )
+                .with_priority(10)
+                .mount(paypal)
+                .await;
+        }
+    };
+    serve_app("app_old").await;
+    let client = PaypalClient::from_secret(
+        SecureHttp::new(true, RetryPolicy::default()).unwrap(),
+        paypal.uri().parse().unwrap(),
+        cache,
+    );
+    let deadline = || OffsetDateTime::now_utc() + Duration::seconds(5);
+    let cancel = || client.cancel("I-ROTATION", "Moved to Polo billing", deadline());
+    assert!(matches!(cancel().await, Ok(Cancelled::Now)));
+
+    // RUNBOOK §4: the new app's credentials go into the secret, then the old
+    // app is deleted in PayPal (its token dies with it), all before this
+    // container's cache or token would have expired.
+    secrets
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(credentials("app_new").to_string())
+        .send()
+        .await
+        .unwrap();
+    serve_app("app_new").await;
+
+    let answer = cancel().await;
+
+    assert!(matches!(answer, Ok(Cancelled::Now)), "{answer:?}");
+    let seen: Vec<String> = paypal
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let auth = r
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let who = if auth.starts_with("Basic ") {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(auth.trim_start_matches("Basic "))
+                    .unwrap_or_default();
+                String::from_utf8_lossy(&decoded)
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            } else {
+                auth.trim_start_matches("Bearer ").to_owned()
+            };
+            format!("{} {who}", r.url.path())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "/v1/billing/subscriptions/I-ROTATION/cancel token-app_old",
+            "/v1/oauth2/token app_old",
+            "/v1/oauth2/token app_new",
+            "/v1/billing/subscriptions/I-ROTATION/cancel token-app_new",
+        ]
+    );
 }
