@@ -14,7 +14,11 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse_from(
+        std::iter::once("admin".to_owned())
+            .chain(billing::cli_args::help_word_as_flag(&args, true)),
+    );
     billing::telemetry::init_stderr();
     // Long runs wait out Polo's rate limits (Retry-After) a few times.
     let retry = RetryPolicy {

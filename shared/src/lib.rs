@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod app;
 pub mod aws;
+pub mod cli_args;
 pub mod clock;
 pub mod config;
 pub mod dashboard;

@@ -88,8 +88,8 @@ async fn start() -> (tokio::process::Child, Walkthrough, Arc<Mutex<String>>) {
     );
 }
 
-/// Runs the `polo-sandbox` CLI the way the walkthrough shows.
-async fn cli(sandbox: &str, args: &[&str]) -> Value {
+/// Runs the `polo-sandbox` CLI the way the walkthrough shows: what it printed.
+async fn cli_output(sandbox: &str, args: &[&str]) -> String {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_polo-sandbox"))
         .args(args)
         .env("POLO_SANDBOX_URL", sandbox)
@@ -101,7 +101,12 @@ async fn cli(sandbox: &str, args: &[&str]) -> Value {
         "polo-sandbox {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("the CLI prints JSON")
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// An admin command's JSON answer.
+async fn cli(sandbox: &str, args: &[&str]) -> Value {
+    serde_json::from_str(&cli_output(sandbox, args).await).expect("the CLI prints JSON")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,11 +274,24 @@ async fn the_readme_run_command_and_its_printed_walkthrough_work_to_the_end() {
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
-    cli(&w.sandbox, &["redeliver", &ids[0]]).await;
+    // deliver and redeliver wait for their deliveries and print each answer.
+    let redelivered = cli_output(&w.sandbox, &["redeliver", &ids[0]]).await;
+    assert!(
+        redelivered.starts_with(&ids[0]) && redelivered.contains(": HTTP 200"),
+        "{redelivered}"
+    );
     let mut reversed: Vec<&str> = vec!["deliver"];
     reversed.extend(ids.iter().rev().map(String::as_str));
     reversed.push("--fresh-id");
-    cli(&w.sandbox, &reversed).await;
+    let delivered = cli_output(&w.sandbox, &reversed).await;
+    let lines: Vec<&str> = delivered.lines().collect();
+    assert_eq!(lines.len(), ids.len(), "{delivered}");
+    for (line, id) in lines.iter().zip(ids.iter().rev()) {
+        assert!(
+            line.starts_with(id.as_str()) && line.ends_with(": HTTP 200"),
+            "{line}"
+        );
+    }
     cli(&w.sandbox, &["settle"]).await;
     let after: Value = http
         .get(format!("{}/dev/state", w.app))

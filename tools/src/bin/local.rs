@@ -2,7 +2,7 @@
 //! defaults (`local --help` for the flags that swap in a real adapter).
 
 use tools::local::assemble::start;
-use tools::local::options::LocalOptions;
+use tools::local::options::{LocalOptions, OptionsError};
 use tools::local::walkthrough;
 
 #[tokio::main]
@@ -10,8 +10,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let options = match LocalOptions::parse(&args, &|name| std::env::var(name).ok()) {
         Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
+        // Help to stdout (exit 0); a usage error to stderr (exit 2).
+        Err(OptionsError::Cli(err)) => err.exit(),
+        Err(OptionsError::Invalid(message)) => {
+            eprintln!("{message}\n\nFor more information, try '--help'.");
             std::process::exit(2);
         }
     };

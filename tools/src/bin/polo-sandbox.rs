@@ -10,26 +10,31 @@ use tools::sandbox::launch::launch;
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match cli::parse(&args) {
-        Ok(Command::Serve { port, options }) => serve(port, options).await,
-        Ok(Command::Admin { method, path, body }) => {
-            let base = std::env::var("POLO_SANDBOX_URL")
-                .ok()
-                .or_else(|| {
-                    args.iter()
-                        .position(|a| a == "--url")
-                        .and_then(|i| args.get(i + 1).cloned())
-                })
-                .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-            cli::admin(&base, method, &path, body)
-                .await
-                .map(|answer| println!("{answer}"))
-        }
-        Err(message) => Err(message),
+    let command = cli::parse(&args).unwrap_or_else(|err| err.exit());
+    let result = match command {
+        Command::Serve { port, options } => serve(port, options).await,
+        Command::Admin {
+            base,
+            method,
+            path,
+            body,
+            report,
+        } => match cli::admin(&base, method, &path, body).await {
+            Ok(answer) if report.is_empty() => {
+                println!("{answer}");
+                Ok(())
+            }
+            Ok(_) => cli::report_deliveries(&base, &report).await.map(|lines| {
+                for line in lines {
+                    println!("{line}");
+                }
+            }),
+            Err(message) => Err(message),
+        },
     };
     if let Err(message) = result {
         eprintln!("{message}");
-        std::process::exit(2);
+        std::process::exit(1);
     }
 }
 

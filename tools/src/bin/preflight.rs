@@ -32,21 +32,11 @@
 
 use billing::config::Function as Deployed;
 use billing::config::{DashboardConfig, ReconcileConfig, SyncConfig, WebhookConfig};
+use clap::{ArgGroup, Parser};
 use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-const USAGE: &str = "\
-usage: preflight [options] <ENV_FILE>
-       preflight [options] --sam-env-vars <events/env.json>
-
-options:
-  --config-env NAME       release environment (dev, staging, prod); default: STAGE in the file
-  --template PATH         SAM template (default template.yaml)
-  --samconfig PATH        SAM config (default samconfig.toml)
-  --write-overrides PATH  when ready, write every parameter set by the file or samconfig
-                          for `sam deploy --parameter-overrides file://PATH` (YAML)";
 
 /// Variables that hold secret values: only `STAGE=local` may set them.
 const SECRET_VARIABLES: [&str; 6] = [
@@ -65,18 +55,11 @@ const AWS_SDK_SETTINGS: [&str; 3] = ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PR
 const RELEASE_ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let options = match Options::parse(&args) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("preflight: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args =
+        billing::cli_args::help_word_as_flag(&std::env::args().skip(1).collect::<Vec<_>>(), false);
+    // Help to stdout (exit 0); a usage error to stderr (exit 2).
+    let options = Options::try_parse_from(std::iter::once("preflight".to_owned()).chain(args))
+        .unwrap_or_else(|err| err.exit());
     match run(&options) {
         Ok(report) => {
             print!("{}", report.render());
@@ -93,43 +76,33 @@ fn main() -> ExitCode {
     }
 }
 
-#[derive(Debug, Default)]
+/// Checks an environment file (or the `sam local` env file) against every
+/// function's configuration, the template and samconfig before a deploy.
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "preflight",
+    about = "Checks an environment file against every function's configuration, template.yaml and samconfig.toml before a deploy.",
+    group(ArgGroup::new("input").required(true).args(["env_file", "sam_env_vars"]))
+)]
 struct Options {
+    /// The environment file (STAGE=local: the local stack's; else a release environment's).
     env_file: Option<PathBuf>,
+    /// Check `sam local`'s env-vars file (events/env.json) instead.
+    #[arg(long, value_name = "FILE")]
     sam_env_vars: Option<PathBuf>,
+    /// Release environment (dev, staging, prod); default: STAGE in the file.
+    #[arg(long, value_name = "NAME")]
     config_env: Option<String>,
+    /// SAM template [default: template.yaml].
+    #[arg(long, value_name = "PATH")]
     template: Option<PathBuf>,
+    /// SAM config [default: samconfig.toml].
+    #[arg(long, value_name = "PATH")]
     samconfig: Option<PathBuf>,
+    /// When ready, write every parameter set by the file or samconfig, for
+    /// `sam deploy --parameter-overrides file://PATH` (YAML).
+    #[arg(long, value_name = "PATH")]
     write_overrides: Option<PathBuf>,
-}
-
-impl Options {
-    fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match arg.as_str() {
-                "--config-env" => options.config_env = Some(value(arg)?),
-                "--template" => options.template = Some(value(arg)?.into()),
-                "--samconfig" => options.samconfig = Some(value(arg)?.into()),
-                "--write-overrides" => options.write_overrides = Some(value(arg)?.into()),
-                "--sam-env-vars" => options.sam_env_vars = Some(value(arg)?.into()),
-                other if other.starts_with('-') => return Err(format!("unknown option {other}")),
-                other if options.env_file.is_none() => options.env_file = Some(other.into()),
-                _ => return Err("only one environment file".to_owned()),
-            }
-        }
-        match (&options.env_file, &options.sam_env_vars) {
-            (None, None) => Err("name an environment file (or --sam-env-vars FILE)".to_owned()),
-            (Some(_), Some(_)) => Err("an environment file or --sam-env-vars, not both".to_owned()),
-            _ => Ok(options),
-        }
-    }
 }
 
 fn read(path: &Path) -> Result<String, String> {

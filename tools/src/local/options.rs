@@ -6,18 +6,62 @@ use super::{LOCAL_CONVEX_SECRET, LOCAL_PROVISIONING_SECRET, LOCAL_WEBHOOK_SECRET
 use crate::sandbox::dispatcher::RetrySchedule;
 use crate::sandbox::LOCAL_API_KEY;
 use billing::secrets::SecretString;
+use clap::Parser;
 use std::path::PathBuf;
 use url::Url;
 
-pub const USAGE: &str = "\
-usage: local [--port 3000] [--sandbox-port 8080]
-             [--polo-base-url URL]        a real Polo instead of the in-process sandbox (POLO_API_BASE_URL, POLO_API_KEY)
-             [--dynamodb-endpoint URL]    DynamoDB idempotency store (AWS_ENDPOINT_URL_DYNAMODB, IDEMPOTENCY_TABLE)
-             [--convex-site-url URL]      Convex account store (CONVEX_SITE_URL, CONVEX_SIGNING_SECRET)
-             [--provisioning-url URL]     a real orchestrator (PROVISIONING_URL, PROVISIONING_SIGNING_SECRET)
-             [--app-base-url URL]         the dashboard's origin (APP_BASE_URL; default: this server)
-             [--products FILE]            the sandbox's products (default tools/sandbox-products.json)
-env: PORT, SANDBOX_PORT, POLO_WEBHOOK_SECRETS, POLO_PLAN_ID_STARTER|PRO|ENTERPRISE, LOCAL_JWT_KEY";
+/// The command line: each flag beats its environment variable, which beats
+/// the embedded default (values are checked after, with the environment).
+#[derive(Debug, Parser)]
+#[command(
+    name = "local",
+    about = "The whole billing system on loopback, on embedded defaults (no AWS account, no Docker).",
+    after_help = "Each flag falls back to its environment variable (in brackets), then to the embedded default; an empty variable counts as unset.\nAlso read: POLO_WEBHOOK_SECRETS, POLO_API_KEY, CONVEX_SIGNING_SECRET, PROVISIONING_SIGNING_SECRET, IDEMPOTENCY_TABLE, POLO_PLAN_ID_STARTER|PRO|ENTERPRISE, LOCAL_JWT_KEY."
+)]
+struct Flags {
+    /// The local server's port; 0 = any free port [PORT; default 3000]
+    #[arg(long, value_name = "PORT")]
+    port: Option<String>,
+    /// The in-process Polo sandbox's port; 0 = any free port [SANDBOX_PORT; default 8080]
+    #[arg(long, value_name = "PORT")]
+    sandbox_port: Option<String>,
+    /// A real Polo instead of the in-process sandbox [POLO_API_BASE_URL; key: POLO_API_KEY]
+    #[arg(long, value_name = "URL")]
+    polo_base_url: Option<String>,
+    /// A DynamoDB idempotency store [AWS_ENDPOINT_URL_DYNAMODB; table: IDEMPOTENCY_TABLE]
+    #[arg(long, value_name = "URL")]
+    dynamodb_endpoint: Option<String>,
+    /// A Convex account store [CONVEX_SITE_URL; secret: CONVEX_SIGNING_SECRET]
+    #[arg(long, value_name = "URL")]
+    convex_site_url: Option<String>,
+    /// A real provisioning orchestrator [PROVISIONING_URL; secret: PROVISIONING_SIGNING_SECRET]
+    #[arg(long, value_name = "URL")]
+    provisioning_url: Option<String>,
+    /// The dashboard's origin [APP_BASE_URL; default: this server]
+    #[arg(long, value_name = "URL")]
+    app_base_url: Option<String>,
+    /// The sandbox's products [default: tools/sandbox-products.json]
+    #[arg(long, value_name = "FILE")]
+    products: Option<PathBuf>,
+}
+
+/// Why the options were refused: the command line itself (help included,
+/// which clap prints to stdout with exit 0; a usage error to stderr with
+/// exit 2), or a value from a flag or the environment.
+#[derive(Debug)]
+pub enum OptionsError {
+    Cli(clap::Error),
+    Invalid(String),
+}
+
+impl std::fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cli(err) => write!(f, "{err}"),
+            Self::Invalid(message) => f.write_str(message),
+        }
+    }
+}
 
 pub struct LocalOptions {
     pub port: u16,
@@ -68,30 +112,30 @@ impl LocalOptions {
 
     /// Reads flags (`args`, without the program name) over the environment
     /// (`env`) over the embedded defaults. Every problem is named.
-    pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn parse(
+        args: &[String],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, OptionsError> {
+        let args = billing::cli_args::help_word_as_flag(args, false);
+        let parsed = Flags::try_parse_from(std::iter::once("local".to_owned()).chain(args))
+            .map_err(OptionsError::Cli)?;
+        Self::from_flags(parsed, env).map_err(OptionsError::Invalid)
+    }
+
+    fn from_flags(parsed: Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
         let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let mut flags = std::collections::HashMap::new();
-        let mut rest = args.iter();
-        while let Some(flag) = rest.next() {
-            if flag == "--help" || flag == "-h" {
-                return Err(USAGE.to_owned());
-            }
-            let known = [
-                "--port",
-                "--sandbox-port",
-                "--polo-base-url",
-                "--dynamodb-endpoint",
-                "--convex-site-url",
-                "--provisioning-url",
-                "--app-base-url",
-                "--products",
-            ];
-            if !known.contains(&flag.as_str()) {
-                return Err(format!("unknown argument {flag}\n\n{USAGE}"));
-            }
-            let value = rest.next().ok_or(format!("{flag} needs a value"))?;
-            flags.insert(flag.as_str(), value.clone());
-        }
+        let flags: std::collections::HashMap<&str, String> = [
+            ("--port", parsed.port),
+            ("--sandbox-port", parsed.sandbox_port),
+            ("--polo-base-url", parsed.polo_base_url),
+            ("--dynamodb-endpoint", parsed.dynamodb_endpoint),
+            ("--convex-site-url", parsed.convex_site_url),
+            ("--provisioning-url", parsed.provisioning_url),
+            ("--app-base-url", parsed.app_base_url),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| (flag, v)))
+        .collect();
         let pick = |flag: &str, var: &str| flags.get(flag).cloned().or_else(|| env(var));
         let url = |flag: &str, var: &str| -> Result<Option<Url>, String> {
             pick(flag, var)
@@ -113,8 +157,8 @@ impl LocalOptions {
         options.convex_site_url = url("--convex-site-url", "CONVEX_SITE_URL")?;
         options.provisioning_url = url("--provisioning-url", "PROVISIONING_URL")?;
         options.app_base_url = url("--app-base-url", "APP_BASE_URL")?;
-        if let Some(file) = flags.get("--products") {
-            options.products_file = PathBuf::from(file);
+        if let Some(file) = parsed.products {
+            options.products_file = file;
         }
         if let Some(v) = env("POLO_WEBHOOK_SECRETS") {
             options.webhook_secrets = v;
@@ -173,7 +217,7 @@ impl LocalOptions {
 mod tests {
     use super::*;
 
-    fn parse(args: &str, vars: &[(&str, &str)]) -> Result<LocalOptions, String> {
+    fn parse(args: &str, vars: &[(&str, &str)]) -> Result<LocalOptions, OptionsError> {
         let args: Vec<String> = args.split_whitespace().map(str::to_owned).collect();
         let vars: Vec<(String, String)> = vars
             .iter()
@@ -208,9 +252,22 @@ mod tests {
         );
         assert_eq!(options.port, 0);
         assert!(options.convex_site_url.is_some());
-        let err = |args: &str| parse(args, &[]).err().unwrap_or_default();
+        let err = |args: &str| {
+            parse(args, &[])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert!(err("--port x").contains("--port / PORT"));
-        assert!(err("--bogus 1").starts_with("unknown argument --bogus"));
+        assert!(
+            err("--bogus 1").contains("unexpected argument '--bogus'"),
+            "{}",
+            err("--bogus 1")
+        );
+        assert!(matches!(
+            parse("--bogus 1", &[]),
+            Err(OptionsError::Cli(e)) if e.kind() == clap::error::ErrorKind::UnknownArgument
+        ));
     }
 
     #[test]
@@ -220,5 +277,16 @@ mod tests {
             options.signing_secret().unwrap().expose(),
             LOCAL_WEBHOOK_SECRET
         );
+    }
+
+    #[test]
+    fn help_is_help_and_says_zero_is_any_free_port() {
+        for line in ["--help", "-h", "help", "--port 1 help", "--port 1 --help"] {
+            let Err(OptionsError::Cli(err)) = parse(line, &[]) else {
+                panic!("{line} is help");
+            };
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{line}");
+            assert!(err.to_string().contains("0 = any free port"), "{line}");
+        }
     }
 }

@@ -3,27 +3,174 @@
 use super::dispatcher::RetrySchedule;
 use super::launch::SandboxOptions;
 use billing::secrets::SecretString;
+use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use url::Url;
 
-pub const USAGE: &str = "\
-usage: polo-sandbox [serve] [--port 8080] [--webhook-base http://127.0.0.1:3000 | --no-webhooks]
-                    [--products tools/sandbox-products.json] [--retry-first-ms 2000]
-       polo-sandbox <command> [--url http://127.0.0.1:8080]    (or POLO_SANDBOX_URL)
-commands:
-  state | clock | events                  print the sandbox's state, clock, events
-  advance <31d|12h|30m|90s>               move the clock; renewals and period ends run
-  fail-renewal [--subscription ID] [--count N]   the next renewal's charge fails
-  recover <subscription-id>               a past-due subscription pays
-  redeliver <event-id> [--fresh-id] [--twice] [--to <endpoint-slug>]
-  deliver <event-id>... [--fresh-id] [--twice] [--to <endpoint-slug>]   in this order
-  hold | release [--reverse] [--twice]    hold new events back, then send them
-  settle [--timeout 30]                   wait until no webhook is in flight
-  fault <429|503|hang> [--count N] [--retry-after S]   fault the next N API calls
-  faults [--clear]                        list (or clear) armed faults
-  enable <endpoint-slug>                  re-enable an endpoint disabled after 10 failures
-env: POLO_API_KEY, POLO_WEBHOOK_SECRET (defaults: the documented local ones)";
+/// `polo-sandbox`: the sandbox on its own, or a client of a running one.
+#[derive(Debug, Parser)]
+#[command(
+    name = "polo-sandbox",
+    about = "The Polo sandbox: serve it (the default), or drive a running one's admin API.",
+    after_help = "Environment: POLO_API_KEY, POLO_WEBHOOK_SECRET (serve; defaults: the documented local ones), POLO_SANDBOX_URL (the commands).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// `serve`'s options, also accepted without the word `serve`.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port to listen on (127.0.0.1); 0 = any free port.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Where webhooks go (the local stack's gateway).
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:3000",
+        conflicts_with = "no_webhooks"
+    )]
+    webhook_base: Url,
+    /// Send no webhooks at all.
+    #[arg(long)]
+    no_webhooks: bool,
+    /// The products file.
+    #[arg(long)]
+    products: Option<PathBuf>,
+    /// First retry delay of a failed delivery, in milliseconds.
+    #[arg(long)]
+    retry_first_ms: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct Target {
+    /// The running sandbox.
+    #[arg(
+        long,
+        env = "POLO_SANDBOX_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    url: String,
+}
+
+#[derive(Debug, Args)]
+struct Delivery {
+    /// Send under a new webhook id (not a redelivery Polo would make).
+    #[arg(long)]
+    fresh_id: bool,
+    /// Send each one twice.
+    #[arg(long)]
+    twice: bool,
+    /// Send to this endpoint instead (an endpoint slug, e.g. payment-failed).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Serve the sandbox (the default when no command is given).
+    Serve(ServeArgs),
+    /// Print the sandbox's state.
+    State(Target),
+    /// Print the sandbox's clock.
+    Clock(Target),
+    /// Print every event and its deliveries.
+    Events(Target),
+    /// Move the clock (renewals and period ends run): 31d, 12h, 30m, 90s.
+    Advance {
+        #[arg(value_parser = span)]
+        by: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// The next renewal's charge fails.
+    FailRenewal {
+        #[arg(long)]
+        subscription: Option<String>,
+        #[arg(long)]
+        count: Option<u32>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// A past-due subscription pays.
+    Recover {
+        subscription_id: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Send one past event again, and print its delivery.
+    Redeliver {
+        event_id: String,
+        #[command(flatten)]
+        delivery: Delivery,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Send past events in exactly this order, and print their deliveries.
+    Deliver {
+        #[arg(required = true)]
+        event_ids: Vec<String>,
+        #[command(flatten)]
+        delivery: Delivery,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Hold new events back (then `release` them).
+    Hold(Target),
+    /// Send the held events.
+    Release {
+        #[arg(long)]
+        reverse: bool,
+        #[arg(long)]
+        twice: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Wait until no webhook is in flight.
+    Settle {
+        /// Seconds to wait at most.
+        #[arg(long)]
+        timeout: Option<u64>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Fault the next N API calls.
+    Fault {
+        #[arg(value_parser = ["429", "503", "hang"])]
+        kind: String,
+        #[arg(long)]
+        count: Option<usize>,
+        #[arg(long)]
+        retry_after: Option<u64>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List (or clear) the armed faults.
+    Faults {
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Re-enable an endpoint disabled after 10 failures.
+    Enable {
+        endpoint: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// A clock step with its unit: `31` alone is refused, not read as seconds.
+fn span(raw: &str) -> Result<String, String> {
+    billing::config::parse_duration(raw)
+        .map(|_| raw.to_owned())
+        .ok_or_else(|| "give a number and a unit: 31d, 12h, 30m or 90s".to_owned())
+}
 
 /// What the command line asks for.
 pub enum Command {
@@ -32,151 +179,135 @@ pub enum Command {
         options: SandboxOptions,
     },
     Admin {
+        base: String,
         method: reqwest::Method,
         path: String,
         body: Option<Value>,
+        /// Event ids whose deliveries to print once they settled.
+        report: Vec<String>,
     },
 }
 
-struct Args {
-    positional: Vec<String>,
-    flags: Vec<(String, Option<String>)>,
-}
-
-impl Args {
-    fn parse(raw: &[String]) -> Self {
-        let switches = [
-            "--fresh-id",
-            "--twice",
-            "--reverse",
-            "--clear",
-            "--no-webhooks",
-        ];
-        let mut positional = Vec::new();
-        let mut flags = Vec::new();
-        let mut i = 0;
-        while i < raw.len() {
-            let arg = &raw[i];
-            if switches.contains(&arg.as_str()) {
-                flags.push((arg.clone(), None));
-            } else if arg.starts_with("--") {
-                flags.push((arg.clone(), raw.get(i + 1).cloned()));
-                i += 1;
-            } else {
-                positional.push(arg.clone());
-            }
-            i += 1;
+/// Parses the command line (without the program name). Help and usage
+/// errors come back as clap's error: `exit()` prints help to stdout (0) or
+/// the usage error to stderr (2).
+pub fn parse(raw: &[String]) -> Result<Command, clap::Error> {
+    let raw = billing::cli_args::help_word_as_flag(raw, true);
+    let cli = Cli::try_parse_from(std::iter::once("polo-sandbox".to_owned()).chain(raw))?;
+    let admin = |target: Target, method: reqwest::Method, path: String, body: Option<Value>| {
+        Command::Admin {
+            base: target.url,
+            method,
+            path,
+            body,
+            report: Vec::new(),
         }
-        Self { positional, flags }
-    }
-
-    fn value(&self, name: &str) -> Option<&str> {
-        self.flags
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_deref())
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.flags.iter().any(|(n, _)| n == name)
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        self.value(name)
-            .map(|v| v.parse().map_err(|_| format!("{name} takes a number")))
-            .transpose()
-    }
-}
-
-/// Parses the command line (without the program name).
-pub fn parse(raw: &[String]) -> Result<Command, String> {
-    let args = Args::parse(raw);
-    let command = args.positional.first().map_or("serve", String::as_str);
-    let arg = |n: usize, what: &str| {
-        args.positional
-            .get(n)
-            .cloned()
-            .ok_or(format!("{command} needs {what}\n\n{USAGE}"))
     };
-    let post = |path: String, body: Value| Command::Admin {
-        method: reqwest::Method::POST,
-        path,
-        body: Some(body),
+    let post = |target: Target, path: String, body: Value| {
+        admin(target, reqwest::Method::POST, path, Some(body))
     };
-    let get = |path: &str| Command::Admin {
-        method: reqwest::Method::GET,
-        path: path.to_owned(),
-        body: None,
-    };
-    let delivery = || json!({"fresh_id": args.has("--fresh-id"), "twice": args.has("--twice"), "to": args.value("--to")});
-    Ok(match command {
-        "serve" => serve(&args)?,
-        "state" => get("/admin/state"),
-        "clock" => get("/admin/clock"),
-        "events" => get("/admin/events"),
-        "advance" => post(
-            "/admin/clock/advance".into(),
-            json!({"by": arg(1, "a duration (31d)")?}),
-        ),
-        "fail-renewal" => post(
+    let get =
+        |target: Target, path: &str| admin(target, reqwest::Method::GET, path.to_owned(), None);
+    let delivery = |d: &Delivery| json!({"fresh_id": d.fresh_id, "twice": d.twice, "to": d.to});
+    Ok(match cli.command {
+        None => serve(cli.serve),
+        Some(Sub::Serve(args)) => serve(args),
+        Some(Sub::State(t)) => get(t, "/admin/state"),
+        Some(Sub::Clock(t)) => get(t, "/admin/clock"),
+        Some(Sub::Events(t)) => get(t, "/admin/events"),
+        Some(Sub::Advance { by, target }) => {
+            post(target, "/admin/clock/advance".into(), json!({ "by": by }))
+        }
+        Some(Sub::FailRenewal {
+            subscription,
+            count,
+            target,
+        }) => post(
+            target,
             "/admin/renewals/fail-next".into(),
-            json!({"subscription_id": args.value("--subscription"), "count": args.number::<u32>("--count")?}),
+            json!({"subscription_id": subscription, "count": count}),
         ),
-        "recover" => post(
-            format!(
-                "/admin/subscriptions/{}/recover",
-                arg(1, "a subscription id")?
-            ),
+        Some(Sub::Recover {
+            subscription_id,
+            target,
+        }) => post(
+            target,
+            format!("/admin/subscriptions/{subscription_id}/recover"),
             json!({}),
         ),
-        "redeliver" => post(
-            format!("/admin/events/{}/redeliver", arg(1, "an event id")?),
-            delivery(),
-        ),
-        "deliver" => {
-            let mut body = delivery();
-            body["ids"] = json!(args.positional.get(1..).unwrap_or_default());
-            post("/admin/events/deliver".into(), body)
+        Some(Sub::Redeliver {
+            event_id,
+            delivery: d,
+            target,
+        }) => {
+            let mut command = post(
+                target,
+                format!("/admin/events/{event_id}/redeliver"),
+                delivery(&d),
+            );
+            if let Command::Admin { report, .. } = &mut command {
+                report.push(event_id);
+            }
+            command
         }
-        "hold" => post("/admin/webhooks/hold".into(), json!({})),
-        "release" => post(
+        Some(Sub::Deliver {
+            event_ids,
+            delivery: d,
+            target,
+        }) => {
+            let mut body = delivery(&d);
+            body["ids"] = json!(event_ids);
+            let mut command = post(target, "/admin/events/deliver".into(), body);
+            if let Command::Admin { report, .. } = &mut command {
+                *report = event_ids;
+            }
+            command
+        }
+        Some(Sub::Hold(t)) => post(t, "/admin/webhooks/hold".into(), json!({})),
+        Some(Sub::Release {
+            reverse,
+            twice,
+            target,
+        }) => post(
+            target,
             "/admin/webhooks/release".into(),
-            json!({"reverse": args.has("--reverse"), "twice": args.has("--twice")}),
+            json!({"reverse": reverse, "twice": twice}),
         ),
-        "settle" => post(
+        Some(Sub::Settle { timeout, target }) => post(
+            target,
             "/admin/webhooks/settle".into(),
-            json!({"timeout_seconds": args.number::<u64>("--timeout")?}),
+            json!({ "timeout_seconds": timeout }),
         ),
-        "fault" => post(
+        Some(Sub::Fault {
+            kind,
+            count,
+            retry_after,
+            target,
+        }) => post(
+            target,
             "/admin/faults".into(),
-            json!({"kind": arg(1, "429, 503 or hang")?, "count": args.number::<usize>("--count")?,
-                   "retry_after": args.number::<u64>("--retry-after")?}),
+            json!({"kind": kind, "count": count, "retry_after": retry_after}),
         ),
-        "faults" if args.has("--clear") => Command::Admin {
-            method: reqwest::Method::DELETE,
-            path: "/admin/faults".into(),
-            body: None,
-        },
-        "faults" => get("/admin/faults"),
-        "enable" => post(
-            format!("/admin/endpoints/{}/enable", arg(1, "an endpoint slug")?),
+        Some(Sub::Faults {
+            clear: true,
+            target,
+        }) => admin(
+            target,
+            reqwest::Method::DELETE,
+            "/admin/faults".into(),
+            None,
+        ),
+        Some(Sub::Faults { target, .. }) => get(target, "/admin/faults"),
+        Some(Sub::Enable { endpoint, target }) => post(
+            target,
+            format!("/admin/endpoints/{endpoint}/enable"),
             json!({}),
         ),
-        "help" | "--help" | "-h" => return Err(USAGE.to_owned()),
-        other => return Err(format!("unknown command {other}\n\n{USAGE}")),
     })
 }
 
-fn serve(args: &Args) -> Result<Command, String> {
-    let port = args.number::<u16>("--port")?.unwrap_or(8080);
-    let target = if args.has("--no-webhooks") {
-        None
-    } else {
-        let raw = args
-            .value("--webhook-base")
-            .unwrap_or("http://127.0.0.1:3000");
-        Some(Url::parse(raw).map_err(|e| format!("--webhook-base: {e}"))?)
-    };
+fn serve(args: ServeArgs) -> Command {
+    let target = (!args.no_webhooks).then_some(args.webhook_base);
     let mut options = SandboxOptions::local(target);
     if let Ok(key) = std::env::var("POLO_API_KEY") {
         options.api_key = SecretString::new(key);
@@ -184,16 +315,19 @@ fn serve(args: &Args) -> Result<Command, String> {
     if let Ok(secret) = std::env::var("POLO_WEBHOOK_SECRET") {
         options.webhook_secret = SecretString::new(secret);
     }
-    if let Some(file) = args.value("--products") {
-        options.products_file = PathBuf::from(file);
+    if let Some(file) = args.products {
+        options.products_file = file;
     }
-    if let Some(ms) = args.number::<u64>("--retry-first-ms")? {
+    if let Some(ms) = args.retry_first_ms {
         options.retry = RetrySchedule {
             first: std::time::Duration::from_millis(ms),
             ..RetrySchedule::default()
         };
     }
-    Ok(Command::Serve { port, options })
+    Command::Serve {
+        port: args.port,
+        options,
+    }
 }
 
 /// Sends one admin call and returns the pretty-printed answer.
@@ -226,6 +360,45 @@ pub async fn admin(
     }
 }
 
+/// Once the deliveries just asked for settled: one line per event with its
+/// newest attempt's answer (`<event> <type> -> <endpoint>: HTTP 200`).
+pub async fn report_deliveries(base: &str, ids: &[String]) -> Result<Vec<String>, String> {
+    admin(
+        base,
+        reqwest::Method::POST,
+        "/admin/webhooks/settle",
+        Some(json!({"timeout_seconds": 30})),
+    )
+    .await?;
+    let events: Value =
+        serde_json::from_str(&admin(base, reqwest::Method::GET, "/admin/events", None).await?)
+            .map_err(|e| format!("the sandbox's events are not JSON: {e}"))?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let event = events["events"]
+                .as_array()
+                .and_then(|all| all.iter().find(|e| e["id"] == id.as_str()));
+            let Some(event) = event else {
+                return format!("{id}: no such event");
+            };
+            let attempt = event["attempts"].as_array().and_then(|a| a.last());
+            let answer = match attempt {
+                Some(a) if a["status"].is_u64() => format!("HTTP {}", a["status"]),
+                Some(a) => a["error"].as_str().unwrap_or("no answer").to_owned(),
+                None => "not sent".to_owned(),
+            };
+            let endpoint = attempt
+                .and_then(|a| a["endpoint"].as_str())
+                .unwrap_or_default();
+            format!(
+                "{id} {} -> {endpoint}: {answer}",
+                event["type"].as_str().unwrap_or("?")
+            )
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,8 +409,13 @@ mod tests {
 
     #[test]
     fn admin_commands_become_their_admin_calls() {
-        let Ok(Command::Admin { method, path, body }) =
-            parse(&words("deliver e1 e2 --twice --to payment-failed"))
+        let Ok(Command::Admin {
+            method,
+            path,
+            body,
+            report,
+            ..
+        }) = parse(&words("deliver e1 e2 --twice --to payment-failed"))
         else {
             panic!("deliver parses");
         };
@@ -247,6 +425,7 @@ mod tests {
         assert_eq!(body["ids"], json!(["e1", "e2"]));
         assert_eq!(body["twice"], true);
         assert_eq!(body["to"], "payment-failed");
+        assert_eq!(report, ["e1", "e2"]);
         let Ok(Command::Admin { path, body, .. }) =
             parse(&words("fault 429 --count 2 --retry-after 1"))
         else {
@@ -257,12 +436,47 @@ mod tests {
     }
 
     #[test]
-    fn no_command_serves_and_a_missing_argument_is_named() {
+    fn no_command_serves_and_serve_flags_work_without_the_word() {
         assert!(matches!(parse(&[]), Ok(Command::Serve { port: 8080, .. })));
-        let Err(err) = parse(&words("advance")) else {
-            panic!("advance needs a duration");
-        };
-        assert!(err.starts_with("advance needs a duration"));
-        assert!(parse(&words("serve --port many")).is_err());
+        assert!(matches!(
+            parse(&words("--port 9000 --no-webhooks")),
+            Ok(Command::Serve { port: 9000, .. })
+        ));
+        assert!(matches!(
+            parse(&words("serve --port 0")),
+            Ok(Command::Serve { port: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn usage_errors_are_clap_errors_naming_the_problem() {
+        use clap::error::ErrorKind;
+        let kind = |line: &str| parse(&words(line)).map(|_| ()).unwrap_err().kind();
+        assert_eq!(kind("advance"), ErrorKind::MissingRequiredArgument);
+        assert_eq!(kind("advance 31"), ErrorKind::ValueValidation);
+        assert_eq!(kind("fault 404"), ErrorKind::InvalidValue);
+        assert_eq!(kind("serve --port many"), ErrorKind::ValueValidation);
+        assert_eq!(kind("frobnicate"), ErrorKind::InvalidSubcommand);
+        let text = parse(&words("advance 31"))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("31d, 12h, 30m or 90s"), "{text}");
+    }
+
+    #[test]
+    fn help_anywhere_on_the_line_is_help() {
+        use clap::error::ErrorKind;
+        for line in [
+            "--help",
+            "-h",
+            "help",
+            "advance --help",
+            "help deliver",
+            "--port 1 --help",
+        ] {
+            let err = parse(&words(line)).map(|_| ()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DisplayHelp, "{line}");
+        }
     }
 }
