@@ -12,37 +12,27 @@ use billing::accounts::{
     AccountPage, AccountStore, AccountStoreError, AuditCause, InMemoryAccountStore,
 };
 use billing::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
-use billing::polo::verifier::WebhookSecret;
 use serde_json::{json, Value};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub struct ConvexStub {
     pub accounts: Arc<InMemoryAccountStore>,
-    secrets: RwLock<Vec<WebhookSecret>>,
+    secrets: crate::AcceptedSecrets,
 }
 
 impl ConvexStub {
     pub fn new(accounts: Arc<InMemoryAccountStore>, signing_secret: &str) -> Result<Self, String> {
         Ok(Self {
             accounts,
-            secrets: RwLock::new(crate::webhook_secrets(&[signing_secret])?),
+            secrets: crate::AcceptedSecrets::new(&[signing_secret])?,
         })
     }
 
     /// The secrets accepted from now on: several while one is rotated (the
     /// verifying side's half of RUNBOOK §4).
     pub fn accept(&self, signing_secrets: &[&str]) -> Result<(), String> {
-        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) =
-            crate::webhook_secrets(signing_secrets)?;
-        Ok(())
-    }
-
-    fn accepted(&self) -> Vec<WebhookSecret> {
-        self.secrets
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.secrets.accept(signing_secrets)
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -90,7 +80,7 @@ async fn call(
     body: Bytes,
 ) -> (StatusCode, String) {
     let path = format!("/billing/v1/accounts/{call}");
-    if !crate::signed_for_route(&headers, "POST", &path, &body, &stub.accepted()) {
+    if !crate::signed_for_route(&headers, "POST", &path, &body, &stub.secrets.current()) {
         return reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": "invalid_signature"}),

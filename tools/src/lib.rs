@@ -29,17 +29,38 @@ pub fn signed(
     billing::polo::verifier::verify(body, signature, secrets, now, true).is_ok()
 }
 
-/// Parses `whsec_` secrets for a stand-in's verifying side.
-pub fn webhook_secrets(
-    signing_secrets: &[&str],
-) -> Result<Vec<billing::polo::verifier::WebhookSecret>, String> {
-    signing_secrets
-        .iter()
-        .map(|s| {
-            billing::polo::verifier::WebhookSecret::new(&billing::secrets::SecretString::new(*s))
+/// The `whsec_` secrets a stand-in's verifying side accepts: several while
+/// one is rotated (the verifying side's half of RUNBOOK §4).
+pub struct AcceptedSecrets(std::sync::RwLock<Vec<billing::polo::verifier::WebhookSecret>>);
+
+impl AcceptedSecrets {
+    pub fn new(signing_secrets: &[&str]) -> Result<Self, String> {
+        Ok(Self(std::sync::RwLock::new(Self::parse(signing_secrets)?)))
+    }
+
+    /// The secrets accepted from now on.
+    pub fn accept(&self, signing_secrets: &[&str]) -> Result<(), String> {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Self::parse(signing_secrets)?;
+        Ok(())
+    }
+
+    pub fn current(&self) -> Vec<billing::polo::verifier::WebhookSecret> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn parse(
+        signing_secrets: &[&str],
+    ) -> Result<Vec<billing::polo::verifier::WebhookSecret>, String> {
+        signing_secrets
+            .iter()
+            .map(|s| {
+                billing::polo::verifier::WebhookSecret::new(&billing::secrets::SecretString::new(
+                    *s,
+                ))
                 .map_err(|e| e.to_string())
-        })
-        .collect()
+            })
+            .collect()
+    }
 }
 
 /// Whether a request to the Convex stand-in carries a valid route-bound

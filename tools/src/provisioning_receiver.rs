@@ -7,14 +7,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use billing::polo::verifier::WebhookSecret;
 use billing::provisioning::{InMemoryProvisioner, Provisioner, ProvisioningRequest};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub struct ProvisioningReceiver {
     pub orchestrator: Arc<InMemoryProvisioner>,
-    secrets: RwLock<Vec<WebhookSecret>>,
+    secrets: crate::AcceptedSecrets,
 }
 
 impl ProvisioningReceiver {
@@ -24,26 +23,16 @@ impl ProvisioningReceiver {
     ) -> Result<Self, String> {
         Ok(Self {
             orchestrator,
-            secrets: RwLock::new(crate::webhook_secrets(&[signing_secret])?),
+            secrets: crate::AcceptedSecrets::new(&[signing_secret])?,
         })
     }
 
     /// The secrets accepted from now on: several while one is rotated (the
     /// verifying side's half of RUNBOOK §4).
     pub fn accept(&self, signing_secrets: &[&str]) -> Result<(), String> {
-        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) =
-            crate::webhook_secrets(signing_secrets)?;
-        Ok(())
+        self.secrets.accept(signing_secrets)
     }
 
-    fn accepted(&self) -> Vec<WebhookSecret> {
-        self.secrets
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// `POST /` receives pushes; `GET /` lists every push received.
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
             .route("/", post(receive))
@@ -57,7 +46,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    if !crate::signed(&headers, &body, &receiver.accepted()) {
+    if !crate::signed(&headers, &body, &receiver.secrets.current()) {
         return StatusCode::UNAUTHORIZED;
     }
     let Ok(request) = serde_json::from_slice::<ProvisioningRequest>(&body) else {

@@ -131,3 +131,41 @@ pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subsc
     found.dedup_by(|later, first| later.id == first.id);
     Ok(found)
 }
+
+/// `subscription.active` for `account`: `product` for a year from `now`
+/// (credentials issued), as Polo delivers it.
+pub fn activation(account: &str, product: &str, now: time::OffsetDateTime) -> Vec<u8> {
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "type": "subscription.active",
+        "timestamp": at(now),
+        "data": {
+            "id": format!("sub_{account}"),
+            "status": "active",
+            "product_id": product,
+            "customer_id": format!("cus_{account}"),
+            "customer": {"id": format!("cus_{account}"), "external_id": account, "email": "sample@example.com"},
+            "metadata": {"accountId": account},
+            "current_period_start": at(now),
+            "current_period_end": at(now + time::Duration::days(365)),
+            "trial_start": null,
+            "trial_end": null,
+            "cancel_at_period_end": false,
+            "canceled_at": null,
+            "ends_at": null,
+            "ended_at": null,
+            "started_at": at(now),
+            "created_at": at(now),
+            "modified_at": at(now),
+            "amount": 2900,
+            "currency": "usd",
+            "recurring_interval": "month",
+            "checkout_id": null,
+        }
+    })
+    .to_string()
+    .into_bytes()
+}

@@ -37,7 +37,6 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use tools::convex_stub::ConvexStub;
 use tools::local::LOCAL_PRODUCTS;
@@ -165,31 +164,9 @@ async fn world(re_reads: bool) -> World {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap()
-}
-
 /// `subscription.active` for account `i`: pro for a year (credentials issued).
 fn activation(i: usize, now: OffsetDateTime) -> Vec<u8> {
-    let id = account(i);
-    json!({
-        "type": "subscription.active",
-        "timestamp": rfc3339(now),
-        "data": {
-            "id": format!("sub_{id}"), "status": "active", "product_id": LOCAL_PRODUCTS.1,
-            "customer_id": format!("cus_{id}"),
-            "customer": {"id": format!("cus_{id}"), "external_id": id, "email": "r@example.com"},
-            "metadata": {"accountId": id},
-            "current_period_start": rfc3339(now),
-            "current_period_end": rfc3339(now + Duration::days(365)),
-            "trial_start": null, "trial_end": null, "cancel_at_period_end": false,
-            "canceled_at": null, "ends_at": null, "ended_at": null,
-            "started_at": rfc3339(now), "created_at": rfc3339(now), "modified_at": rfc3339(now),
-            "amount": 2900, "currency": "usd", "recurring_interval": "month", "checkout_id": null,
-        }
-    })
-    .to_string()
-    .into_bytes()
+    tools::sample::activation(&account(i), LOCAL_PRODUCTS.1, now)
 }
 
 impl World {

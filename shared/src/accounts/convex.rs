@@ -110,29 +110,17 @@ impl ConvexAccountStore {
         })?;
         let body =
             serde_json::to_vec(&body).map_err(|e| AccountStoreError::Rejected(e.to_string()))?;
-        let secret = self
-            .secret
-            .current()
-            .await
-            .map_err(|e| AccountStoreError::Unavailable(Box::new(e)))?;
-        let first = self.send(label, &url, &body, &secret).await?;
         // Refused for its signature: the secret may have been rotated since
-        // this container read it. Sign once more with a fresh read (Convex
-        // accepts the old and the new secret during a rotation).
-        let answer = match first {
-            Err(FetchError::Status {
-                status: 401 | 403, ..
-            }) => match self
-                .secret
-                .rotated(&secret)
-                .await
-                .map_err(|e| AccountStoreError::Unavailable(Box::new(e)))?
-            {
-                Some(fresh) => self.send(label, &url, &body, &fresh).await?,
-                None => first,
-            },
-            other => other,
-        };
+        // this container read it; `send_signed` signs once more with a fresh
+        // read (Convex accepts the old and the new secret during a rotation).
+        let (url, body) = (&url, &body);
+        let answer = self
+            .secret
+            .send_signed(
+                |secret| async move { self.send(label, url, body, &secret).await },
+                |e| AccountStoreError::Unavailable(Box::new(e)),
+            )
+            .await?;
         match answer {
             Ok(response) => response
                 .json()

@@ -62,29 +62,17 @@ impl Provisioner for HttpProvisioner {
     ) -> Result<(), ProvisionError> {
         let body =
             serde_json::to_vec(request).map_err(|e| ProvisionError::Rejected(e.to_string()))?;
-        let secret = self
+        // Refused for its signature: `send_signed` signs once more with a
+        // fresh read (the orchestrator accepts the old and the new secret
+        // during a rotation).
+        let body = &body;
+        let answer = self
             .secret
-            .current()
-            .await
-            .map_err(|e| ProvisionError::Unavailable(Box::new(e)))?;
-        let first = self.send(request, &body, &secret, deadline).await?;
-        // Refused for its signature: the secret may have been rotated since
-        // this container read it. Sign once more with a fresh read (the
-        // orchestrator accepts the old and the new secret during a rotation).
-        let answer = match first {
-            Err(FetchError::Status {
-                status: 401 | 403, ..
-            }) => match self
-                .secret
-                .rotated(&secret)
-                .await
-                .map_err(|e| ProvisionError::Unavailable(Box::new(e)))?
-            {
-                Some(fresh) => self.send(request, &body, &fresh, deadline).await?,
-                None => first,
-            },
-            other => other,
-        };
+            .send_signed(
+                |secret| async move { self.send(request, body, &secret, deadline).await },
+                |e| ProvisionError::Unavailable(Box::new(e)),
+            )
+            .await?;
         match answer {
             Ok(_) => Ok(()),
             Err(FetchError::Status { status, .. })

@@ -6,6 +6,8 @@
 //! (docs/RUNBOOK.md §4), so the signer only ever needs the current one.
 
 use super::{CachedSecretSource, SecretError, SecretId, SecretSource, SecretString};
+use crate::http::FetchError;
+use std::future::Future;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -44,6 +46,34 @@ impl SigningSecret {
                 Ok(source.refresh(*id).await?.filter(|fresh| fresh != used))
             }
         }
+    }
+}
+
+impl SigningSecret {
+    /// Sends through `send` signed with the current value; when the peer
+    /// refuses the signature (401/403), reads the secret again and, if it
+    /// changed, sends once more. `unavailable` maps a secret that cannot be
+    /// read into the caller's error (a transient fault).
+    pub async fn send_signed<T, E, F, Fut>(
+        &self,
+        send: F,
+        unavailable: impl Fn(SecretError) -> E,
+    ) -> Result<Result<T, FetchError>, E>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: Future<Output = Result<Result<T, FetchError>, E>>,
+    {
+        let secret = self.current().await.map_err(&unavailable)?;
+        let first = send(secret.clone()).await?;
+        if let Err(FetchError::Status {
+            status: 401 | 403, ..
+        }) = first
+        {
+            if let Some(fresh) = self.rotated(&secret).await.map_err(&unavailable)? {
+                return send(fresh).await;
+            }
+        }
+        Ok(first)
     }
 }
 
