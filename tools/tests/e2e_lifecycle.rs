@@ -288,3 +288,58 @@ async fn a_declined_card_fails_the_checkout_and_leaves_the_account_free() {
         "no webhook for a declined card"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_dev_token_is_the_bare_jwt_the_dashboard_routes_accept() {
+    support::capture_logs();
+    let local = support::start_local().await;
+    let url = |query: &str| format!("{}/dev/token?{query}", local.app);
+
+    let answer = local
+        .http
+        .get(url("sub=acct_raw_1&format=raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let token = answer.text().await.unwrap();
+
+    assert_eq!(token.split('.').count(), 3, "a bare JWT: {token}");
+    let status = local.status(&token).await;
+    assert_eq!(status["accountId"], "acct_raw_1", "{status}");
+    let refused = local.http.get(url("format=yaml")).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_walkthrough_can_be_printed_again_with_a_working_token() {
+    support::capture_logs();
+    let local = support::start_local().await;
+
+    let text = local
+        .http
+        .get(format!("{}/dev/walkthrough", local.app))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    for step in [
+        "1. Start a checkout",
+        "7. Replays change nothing",
+        "/dev/walkthrough",
+    ] {
+        assert!(text.contains(step), "{step}: {text}");
+    }
+    let token = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("export TOKEN="))
+        .expect("a token to export");
+    assert_eq!(local.status(token).await["accountId"], "acct_local_1");
+}

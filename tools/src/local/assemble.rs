@@ -239,7 +239,9 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         receiver: Some(receiver),
         sandbox_url: sandbox.as_ref().map(|s| s.public_url().to_owned()),
         reconciler: Some(reconciler.clone()),
+        walkthrough: Default::default(),
     });
+    let _ = stack.walkthrough.set((app_url.clone(), adapters.clone()));
     let router = stack.clone().router();
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).await {

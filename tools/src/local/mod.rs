@@ -82,6 +82,9 @@ pub struct LocalStack {
     /// The hourly `reconcile` function (absent in the webhook-only preset),
     /// also run on demand by `POST /dev/reconcile`.
     pub reconciler: Option<Arc<Reconciler>>,
+    /// The app's URL and each port's adapter, once serving: what
+    /// `GET /dev/walkthrough` prints again (with a fresh token).
+    pub walkthrough: std::sync::OnceLock<(String, Vec<(&'static str, String)>)>,
 }
 
 fn seeded_accounts() -> Result<Arc<InMemoryAccountStore>, String> {
@@ -142,6 +145,7 @@ impl LocalStack {
             },
             receiver: None,
             sandbox_url: None,
+            walkthrough: Default::default(),
             reconciler: None,
         })
     }
@@ -164,6 +168,7 @@ impl LocalStack {
             .route("/", get(|| async { Redirect::to("/billing") }))
             .route("/dev/state", get(pages::state))
             .route("/dev/token", get(pages::token))
+            .route("/dev/walkthrough", get(pages::walkthrough))
             .route("/dev/credentials", get(pages::credentials))
             .route("/dev/reconcile", post(pages::reconcile))
             .route("/dev/sync", post(pages::sync))

@@ -23,6 +23,9 @@ pub const TOKEN_LIFETIME: time::Duration = time::Duration::hours(12);
 pub struct TokenQuery {
     #[serde(default)]
     sub: Option<String>,
+    /// `raw`: the bare token as text, for `export TOKEN=$(curl ...)`.
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// A dev token for `account`; with the in-memory account store, an account
@@ -36,8 +39,20 @@ fn sign_in(stack: &LocalStack, account: &AccountId) -> String {
     stack.jwt.issue(account.as_str(), TOKEN_LIFETIME)
 }
 
-/// `GET /dev/token?sub=acct_...`: a dev JWT (signing the account up).
+/// `GET /dev/token?sub=acct_...`: a dev JWT (signing the account up), as
+/// JSON, or as the bare token with `&format=raw`.
 pub async fn token(State(stack): Shared, Query(q): Query<TokenQuery>) -> Response {
+    let raw = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("raw") => true,
+        Some(_) => {
+            return (
+                http::StatusCode::BAD_REQUEST,
+                Json(json!({"error": "format: raw or json"})),
+            )
+                .into_response()
+        }
+    };
     let sub = q.sub.unwrap_or_else(|| super::LOCAL_ACCOUNTS[0].to_owned());
     let Ok(account) = AccountId::parse(&sub) else {
         return (
@@ -47,7 +62,28 @@ pub async fn token(State(stack): Shared, Query(q): Query<TokenQuery>) -> Respons
             .into_response();
     };
     let token = sign_in(&stack, &account);
+    if raw {
+        return (
+            [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            token,
+        )
+            .into_response();
+    }
     Json(json!({"sub": account.as_str(), "token": token, "expiresInSeconds": TOKEN_LIFETIME.whole_seconds()}))
+        .into_response()
+}
+
+/// `GET /dev/walkthrough`: the walkthrough the server printed at start,
+/// again, with a fresh token (plain text).
+pub async fn walkthrough(State(stack): Shared) -> Response {
+    let Some((app, adapters)) = stack.walkthrough.get() else {
+        return (http::StatusCode::SERVICE_UNAVAILABLE, "starting").into_response();
+    };
+    let text = super::walkthrough::render(app, adapters, stack.sandbox_url.as_deref(), &stack.jwt);
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
         .into_response()
 }
 

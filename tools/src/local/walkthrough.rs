@@ -4,23 +4,37 @@ use super::assemble::Running;
 use super::pages::TOKEN_LIFETIME;
 
 pub fn text(running: &Running) -> String {
-    let app = &running.app_url;
-    let token = running
-        .stack
-        .jwt
-        .issue(super::LOCAL_ACCOUNTS[0], TOKEN_LIFETIME);
+    render(
+        &running.app_url,
+        &running.adapters,
+        running.sandbox.as_ref().map(|s| s.public_url()),
+        &running.stack.jwt,
+    )
+}
+
+/// The walkthrough for a server at `app` (printed at start, and again by
+/// `GET /dev/walkthrough`), with a fresh dev token.
+pub fn render(
+    app: &str,
+    adapters: &[(&'static str, String)],
+    sandbox: Option<&str>,
+    jwt: &super::jwt::DevJwt,
+) -> String {
+    let token = jwt.issue(super::LOCAL_ACCOUNTS[0], TOKEN_LIFETIME);
     let mut out = format!("\nPolo billing — the whole system on loopback\n\n  app + API    {app}   (API Gateway played locally: dashboard + webhook routes)\n");
-    for (port, adapter) in &running.adapters {
+    for (port, adapter) in adapters {
         out.push_str(&format!("  {port:<12} {adapter}\n"));
     }
-    let Some(sandbox) = &running.sandbox else {
+    out.push_str(&format!(
+        "  walkthrough  curl -s {app}/dev/walkthrough   (prints this again)\n"
+    ));
+    let Some(sb) = sandbox else {
         out.push_str(&format!(
             "\n  A dev token for acct_local_1 (12 h):\n    export TOKEN={token}\n\
              \n  Try it:\n    curl -s -X POST {app}/api/billing/checkout -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"planTier\":\"pro\"}}'\n"
         ));
         return out;
     };
-    let sb = sandbox.public_url();
     let cli = "cargo run -q -p tools --bin polo-sandbox --";
     out.push_str(&format!(
         r#"
