@@ -31,10 +31,18 @@ fn log_path() -> Option<std::path::PathBuf> {
         .map(|d| std::path::Path::new(&d).join("local-binary.log"))
 }
 
+/// Where the server writes its JSON logs (the secret scan reads it there).
+fn json_log_path() -> std::path::PathBuf {
+    let dir = std::env::var("TEST_LOG_DIR")
+        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    std::path::Path::new(&dir).join(format!("local-binary-{}.jsonl", std::process::id()))
+}
+
 async fn start() -> (tokio::process::Child, Walkthrough, Arc<Mutex<String>>) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_local"));
     command
-        .args(["--port", "0", "--sandbox-port", "0"])
+        .args(["--port", "0", "--sandbox-port", "0", "--log-file"])
+        .arg(json_log_path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
@@ -157,6 +165,23 @@ async fn the_readme_run_command_and_its_printed_walkthrough_work_to_the_end() {
     .await
     .unwrap();
     assert_eq!(checkout["ok"], true, "{checkout}");
+    // The terminal shows one line per request; the JSON logs are in the file.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let terminal = printed.lock().unwrap().clone();
+    let line = terminal
+        .lines()
+        .find(|l| l.contains("POST /api/billing/checkout"))
+        .unwrap_or_else(|| panic!("no request line: {terminal}"));
+    assert!(
+        line.contains(" 200 ") && line.contains("acct_local_1") && line.ends_with(" ms"),
+        "{line}"
+    );
+    assert!(!terminal.contains("\"level\""), "JSON logs on the terminal");
+    let json_logs = std::fs::read_to_string(json_log_path()).unwrap_or_default();
+    assert!(
+        json_logs.lines().any(|l| l.starts_with('{')),
+        "no JSON log lines in the file"
+    );
     let url = checkout["url"].as_str().unwrap();
     assert!(url.starts_with(&format!("{}/checkout/polo_c_", w.sandbox)));
     assert_eq!(support::buy_existing(&w.sandbox, url).await, 303);

@@ -23,6 +23,20 @@ pub fn init() {
     let _ = tracing::subscriber::set_global_default(json_subscriber(std::io::stdout, "info"));
 }
 
+/// The same JSON logs appended to a file (the local server's terminal is
+/// for a person; its full logs go here).
+pub fn init_to_file(path: &std::path::Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let _ = tracing::subscriber::set_global_default(json_subscriber(
+        std::sync::Mutex::new(file),
+        "info",
+    ));
+    Ok(())
+}
+
 /// The same JSON logs on stderr, for the admin CLI (its stdout is its
 /// output, JSON for scripts). Default level `warn`: only what needs a look.
 pub fn init_stderr() {

@@ -2,6 +2,7 @@
 //! defaults (`local --help` for the flags that swap in a real adapter).
 
 use tools::local::assemble::start;
+use tools::local::console;
 use tools::local::options::{LocalOptions, OptionsError};
 use tools::local::walkthrough;
 
@@ -17,7 +18,20 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    billing::telemetry::init();
+    match &options.log_file {
+        // The terminal is for a person: a line per request, JSON to a file.
+        Some(file) => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            if let Err(err) = billing::telemetry::init_to_file(file) {
+                eprintln!("{}: {err}", file.display());
+                std::process::exit(2);
+            }
+            console::print_requests();
+        }
+        None => billing::telemetry::init(),
+    }
     match start(options).await {
         Ok(running) => {
             println!("{}", walkthrough::text(&running));

@@ -61,6 +61,12 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let mut adapters = Vec::new();
+    if let Some(file) = &options.log_file {
+        adapters.push((
+            "logs",
+            format!("JSON to {} (--log-format json: here)", file.display()),
+        ));
+    }
 
     // Polo: the sandbox in-process (its clock is the domain's), or a real one.
     let (sandbox, polo_base, domain_clock): (_, Url, Arc<dyn Clock>) = match &options.polo_base_url
@@ -179,7 +185,11 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         Catalogue::from_lists(starter, pro, enterprise)
             .map_err(|e| format!("POLO_PLAN_ID_*: {e:?}"))?,
     );
-    let metrics: Arc<dyn MetricSink> = Arc::new(EmfStdout);
+    // Human mode: the metrics join the JSON logs in their file.
+    let metrics: Arc<dyn MetricSink> = match &options.log_file {
+        Some(file) => Arc::new(super::console::EmfToFile::open(file)?),
+        None => Arc::new(EmfStdout),
+    };
     let updater = Arc::new(AccountUpdater {
         accounts: accounts.clone(),
         provisioner,

@@ -30,30 +30,33 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
-/// Authorizes, builds the event, runs the function, returns its answer.
+/// Authorizes, builds the event, runs the function, returns its answer and
+/// the account the token was for (for the terminal's request line).
 pub async fn invoke(
     dashboard: &Dashboard,
     jwt: &DevJwt,
     route: Route,
     parts: Parts,
     body: Bytes,
-) -> Response {
+) -> (Response, Option<String>) {
     let authorization = parts
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let Ok(claims) = jwt.verify_header(authorization) else {
-        return unauthorized();
+        return (unauthorized(), None);
     };
+    let account = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
     let request_id = uuid::Uuid::new_v4().to_string();
     let now = OffsetDateTime::now_utc();
     let event = event_json(route, &parts, &body, &claims, &request_id, now);
     let Ok(request) = lambda_http::request::from_str(&event.to_string()) else {
-        return (
+        let failed = (
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"message":"Internal Server Error"}"#,
         )
             .into_response();
+        return (failed, account);
     };
     let mut context = Context::default();
     context.request_id = request_id;
@@ -63,7 +66,7 @@ pub async fn invoke(
         .handle(route, request.with_lambda_context(context))
         .await;
     let (parts, body) = response.into_parts();
-    (parts, body.to_vec()).into_response()
+    ((parts, body.to_vec()).into_response(), account)
 }
 
 /// The HTTP API (payload v2.0) event for this request.

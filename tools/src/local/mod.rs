@@ -13,6 +13,7 @@
 //! that knows the sample events' subscriptions (load tests, send-event).
 
 pub mod assemble;
+pub mod console;
 pub mod gateway;
 pub mod jwt;
 pub mod options;
@@ -215,10 +216,21 @@ impl LocalStack {
         let Some(intake) = self.intakes.get(&endpoint) else {
             return http::StatusCode::NOT_FOUND.into_response();
         };
+        let started = std::time::Instant::now();
+        let account = console::webhook_account(&body);
         let request =
             lambda_http::Request::from_parts(parts, lambda_http::Body::Binary(body.to_vec()));
         let response = intake.handle(request).await;
         let (parts, body) = response.into_parts();
+        console::RequestLine {
+            method: "POST",
+            path: &endpoint.path(),
+            status: parts.status.as_u16(),
+            account: account.as_deref(),
+            outcome: console::outcome_of(&body),
+            millis: started.elapsed().as_millis(),
+        }
+        .print();
         (parts, body.to_vec()).into_response()
     }
 
@@ -229,7 +241,26 @@ impl LocalStack {
         body: Bytes,
     ) -> Response {
         match &self.dashboard {
-            Some(dashboard) => gateway::invoke(dashboard, &self.jwt, route, parts, body).await,
+            Some(dashboard) => {
+                let started = std::time::Instant::now();
+                let (response, account) =
+                    gateway::invoke(dashboard, &self.jwt, route, parts, body).await;
+                let (parts, body) = response.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                let (method, path) = route.route_key().split_once(' ').unwrap_or(("GET", "/"));
+                console::RequestLine {
+                    method,
+                    path,
+                    status: parts.status.as_u16(),
+                    account: account.as_deref(),
+                    outcome: console::outcome_of(&body),
+                    millis: started.elapsed().as_millis(),
+                }
+                .print();
+                (parts, body).into_response()
+            }
             None => (
                 http::StatusCode::NOT_FOUND,
                 Json(serde_json::json!({"message": "Not Found"})),

@@ -43,6 +43,13 @@ struct Flags {
     /// The sandbox's products [default: tools/sandbox-products.json]
     #[arg(long, value_name = "FILE")]
     products: Option<PathBuf>,
+    /// What the terminal shows: one line per request (human), or the
+    /// functions' JSON logs (json)
+    #[arg(long, value_enum, default_value = "human")]
+    log_format: super::console::LogFormat,
+    /// Where the JSON logs go in human mode
+    #[arg(long, value_name = "FILE", default_value = "target/local-server.log")]
+    log_file: PathBuf,
 }
 
 /// Why the options were refused: the command line itself (help included,
@@ -84,6 +91,9 @@ pub struct LocalOptions {
     pub jwt_key: SecretString,
     /// The sandbox's webhook retry schedule.
     pub webhook_retry: RetrySchedule,
+    /// The JSON logs' file when the terminal shows request lines; `None`:
+    /// the JSON logs are the terminal (`--log-format json`).
+    pub log_file: Option<PathBuf>,
 }
 
 impl LocalOptions {
@@ -107,6 +117,7 @@ impl LocalOptions {
             plans: (starter.into(), pro.into(), enterprise.into()),
             jwt_key: SecretString::new(super::jwt::LOCAL_JWT_KEY),
             webhook_retry: RetrySchedule::default(),
+            log_file: None,
         }
     }
 
@@ -160,6 +171,8 @@ impl LocalOptions {
         if let Some(file) = parsed.products {
             options.products_file = file;
         }
+        options.log_file =
+            (parsed.log_format == super::console::LogFormat::Human).then_some(parsed.log_file);
         if let Some(v) = env("POLO_WEBHOOK_SECRETS") {
             options.webhook_secrets = v;
         }
