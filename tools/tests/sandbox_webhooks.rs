@@ -126,6 +126,34 @@ async fn every_event_goes_to_its_endpoint_signed_with_the_real_time_even_after_t
         .map(|d| d.header("webhook-id"))
         .collect();
     assert_eq!(ids.len(), 6, "one webhook-id per event");
+    // Each attempt carries the sandbox's clock like its event does: the
+    // renewal's attempts are a month ahead of real time, as the renewal is.
+    let events: Value = reqwest::get(format!("{base}/admin/events"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let parse = |v: &Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap_or_default(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let renewal = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "subscription.cycled")
+        .unwrap();
+    let attempt = &renewal["attempts"][0];
+    let ahead = parse(&attempt["sandbox_at"]) - parse(&attempt["at"]);
+    assert!(ahead >= time::Duration::days(30), "{attempt}");
+    assert!(
+        (parse(&attempt["sandbox_at"]) - parse(&renewal["created_at"])).abs()
+            < time::Duration::minutes(5)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,6 +36,8 @@ struct Inner {
 
 pub struct Dispatcher {
     config: DeliveryConfig,
+    /// The sandbox's clock: each attempt carries it, as each event does.
+    clock: Arc<dyn billing::clock::Clock>,
     client: reqwest::Client,
     inner: Mutex<Inner>,
     in_flight: AtomicUsize,
@@ -43,7 +45,10 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(config: DeliveryConfig) -> Result<Arc<Self>, String> {
+    pub fn new(
+        config: DeliveryConfig,
+        clock: Arc<dyn billing::clock::Clock>,
+    ) -> Result<Arc<Self>, String> {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -52,6 +57,7 @@ impl Dispatcher {
             .map_err(|e| format!("webhook client: {e}"))?;
         Ok(Arc::new(Self {
             config,
+            clock,
             client,
             inner: Mutex::new(Inner::default()),
             in_flight: AtomicUsize::new(0),
@@ -288,6 +294,7 @@ impl Dispatcher {
         let now = OffsetDateTime::now_utc();
         let mut attempt = Attempt {
             at: rfc3339(now),
+            sandbox_at: rfc3339(self.clock.now()),
             webhook_id: id.clone(),
             trigger: plan.trigger,
             endpoint,

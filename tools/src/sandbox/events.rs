@@ -55,6 +55,9 @@ pub struct DeliveryConfig {
 pub struct Attempt {
     /// Real time of the attempt (what `webhook-timestamp` carried).
     pub at: String,
+    /// Sandbox time of the attempt (the clock `advance` moves, which the
+    /// events' `created_at` is on too).
+    pub sandbox_at: String,
     pub webhook_id: String,
     pub trigger: &'static str,
     pub endpoint: &'static str,

@@ -67,7 +67,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(config: SandboxConfig, clock: Arc<SandboxClock>) -> Result<Arc<Self>, String> {
-        let dispatcher = Dispatcher::new(config.delivery.clone())?;
+        let dispatcher = Dispatcher::new(config.delivery.clone(), clock.clone())?;
         let mut state = State::default();
         state.products = config.products.clone();
         Ok(Arc::new(Self {
