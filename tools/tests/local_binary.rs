@@ -224,6 +224,21 @@ async fn the_readme_run_command_and_its_printed_walkthrough_work_to_the_end() {
         page.contains(r#"<td>acct_local_1</td><td class="issued">issued</td>"#),
         "{page}"
     );
+    // Its dates are RFC 3339, like every /dev/* date.
+    let row = page
+        .split(r#"<tr data-account="acct_local_1">"#)
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_default();
+    let until = row
+        .split("<td>")
+        .nth(4)
+        .and_then(|c| c.split("</td>").next());
+    let until = until.unwrap_or_default();
+    assert!(
+        time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339).is_ok(),
+        "access until: {until:?} in {row}"
+    );
 
     // 4: a failed renewal a month later.
     cli(&w.sandbox, &["fail-renewal"]).await;

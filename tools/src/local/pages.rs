@@ -176,7 +176,10 @@ pub async fn credentials(State(stack): Shared) -> Html<String> {
             a = escape(account.as_str()),
             tier = d.tier,
             status = d.status.as_str(),
-            expires = d.expires_at.map(|t| t.to_string()).unwrap_or_else(|| "—".into()),
+            expires = d
+                .expires_at
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .unwrap_or_else(|| "—".into()),
             version = d.version,
         ));
     }
