@@ -119,6 +119,26 @@ async fn a_subscription_lives_its_whole_life_through_the_local_server_and_the_sa
     let (code, portal) = local.api("POST", "/api/billing/portal", &token, None).await;
     assert_eq!(code, 200, "{portal}");
     let portal_url = portal["url"].as_str().expect("a portal url").to_owned();
+    // The past-due portal shows the period "Pay now" pays for.
+    let (code, page) = local.page(&portal_url).await;
+    assert_eq!(code, 200);
+    let period = page
+        .split("<dt>Period</dt><dd>")
+        .nth(1)
+        .and_then(|p| p.split("</dd>").next())
+        .unwrap_or_default();
+    let bounds: Vec<&str> = period
+        .strip_prefix("unpaid: ")
+        .map(|p| p.split(" to ").collect())
+        .unwrap_or_default();
+    assert_eq!(bounds.len(), 2, "{period}");
+    for bound in bounds {
+        assert!(
+            time::OffsetDateTime::parse(bound, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{period}"
+        );
+    }
     let (code, back) = local.portal_action(&portal_url, "recover").await;
     assert_eq!(code, 303, "{back}");
     local.settle().await;

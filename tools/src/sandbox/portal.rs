@@ -156,6 +156,12 @@ fn card(s: &Subscription, products: &[Product], token: &str) -> String {
         actions.push_str(&form("recover", "Pay now", "", ""));
     }
     let ends = match (s.cancel_at_period_end, s.current_period_end) {
+        // The period the failed renewal was for: what "Pay now" pays.
+        (_, Some(end)) if s.status == SubStatus::PastDue => format!(
+            "unpaid: {} to {}",
+            rfc3339(s.current_period_start),
+            rfc3339(end)
+        ),
         (true, Some(end)) => format!("ends {}", rfc3339(end)),
         (false, Some(end)) if s.status.is_live() => format!("renews {}", rfc3339(end)),
         _ => String::new(),
