@@ -1,0 +1,223 @@
+//! What the fuzz targets assert (`fuzz/fuzz_targets/*.rs`, run by
+//! `scripts/fuzz.sh`), and what the stable replay of their corpora and
+//! regressions asserts in the normal test command
+//! (`shared/tests/fuzz_replay.rs`, which includes this file). Not only "no
+//! panic": an unsigned input never reaches the store, a verified one ends
+//! completed, parked or pending, and no error quotes the input.
+
+use base64::Engine;
+use billing::accounts::InMemoryAccountStore;
+use billing::clock::ManualClock;
+use billing::domain::{AccountBilling, AccountId, Policy};
+use billing::handlers::lifecycle::LifecycleHandler;
+use billing::idempotency::{InMemoryIdempotencyStore, RecordStatus};
+use billing::polo::catalogue::Catalogue;
+use billing::polo::events::parse_event;
+use billing::polo::routing::Endpoint;
+use billing::polo::verifier::{sign, verify, SignatureHeaders, WebhookSecret};
+use billing::provisioning::InMemoryProvisioner;
+use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
+use billing::telemetry::InMemoryMetrics;
+use billing::updater::AccountUpdater;
+use billing::webhook::{Intake, WebhookKeys};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// The only secret the targets know (a test value, valid nowhere).
+pub const SECRET: &str = "whsec_ZnV6ei10YXJnZXQtd2ViaG9vay1zZWNyZXQ=";
+/// The clock every target runs at (2026-11-24T22:00:00Z).
+pub const NOW: i64 = 1_795_557_600;
+
+/// The longest run of visible ASCII in `data`, when it is long enough that
+/// finding it in an error message means the message quotes the input.
+fn distinctive(data: &[u8]) -> Option<String> {
+    data.split(|b| !(0x21..=0x7e).contains(b))
+        .max_by_key(|run| run.len())
+        .filter(|run| run.len() >= 24)
+        .map(|run| String::from_utf8_lossy(run).into_owned())
+}
+
+fn assert_not_quoted(message: &str, data: &[u8]) {
+    if let Some(run) = distinctive(data) {
+        assert!(
+            !message.contains(&run),
+            "an error quotes the input: {message}"
+        );
+    }
+}
+
+/// The signature verifier over `id \n timestamp \n signature \n body`;
+/// whether it verified.
+pub fn verifier(data: &[u8]) -> bool {
+    let mut parts = data.splitn(4, |b| *b == b'\n');
+    let id = parts.next().map(String::from_utf8_lossy);
+    let timestamp = parts.next().map(String::from_utf8_lossy);
+    let signature = parts.next().map(String::from_utf8_lossy);
+    let body = parts.next().unwrap_or_default();
+    let secrets = [WebhookSecret::new(&SecretString::new(SECRET)).expect("the target's secret")];
+    let headers = SignatureHeaders {
+        id: id.as_deref(),
+        timestamp: timestamp.as_deref(),
+        signature: signature.as_deref(),
+    };
+    match verify(body, headers, &secrets, NOW, true) {
+        // Verified: the input carried the signature our secret makes.
+        Ok(_) => {
+            let (Some(id), Some(ts), Some(sig)) = (&id, &timestamp, &signature) else {
+                panic!("verified without all three headers");
+            };
+            let ts: i64 = ts.trim().parse().expect("a verified timestamp is a number");
+            let expected = sign(&SecretString::new(SECRET), id, ts, body).expect("sign");
+            assert!(sig.contains(&expected), "verified a signature nobody made");
+            true
+        }
+        Err(err) => {
+            assert_not_quoted(&err.to_string(), data);
+            false
+        }
+    }
+}
+
+/// The event parser over a verified body.
+pub fn parser(data: &[u8]) {
+    if let Err(err) = parse_event(data) {
+        assert_not_quoted(&err.to_string(), data);
+        assert_not_quoted(&format!("{err:?}"), data);
+    }
+}
+
+/// The whole intake on in-memory ports, as API Gateway hands it a delivery.
+/// Byte 0: which endpoint, whether the body is base64 in the event, whether
+/// it is signed with the secret; the rest is the body. Returns the answer's
+/// status and the records' statuses (`None`: not a deliverable input).
+pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
+    let (&flags, body) = data.split_first()?;
+    let endpoint = Endpoint::ALL[usize::from(flags & 0x0f) % 5];
+    let base64 = flags & 0x10 != 0;
+    let signed = flags & 0x20 != 0;
+    if !base64 && std::str::from_utf8(body).is_err() {
+        // API Gateway sends a non-UTF-8 body base64-encoded, always.
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let now = OffsetDateTime::from_unix_timestamp(NOW).expect("NOW");
+        let clock = Arc::new(ManualClock::new(now));
+        let secrets = Arc::new(InMemorySecretSource::default());
+        secrets.set(SecretId::PoloWebhook, format!(r#"["{SECRET}"]"#));
+        let store = Arc::new(InMemoryIdempotencyStore::default());
+        let accounts = Arc::new(InMemoryAccountStore::default());
+        // The accounts and products of the sample events (events/).
+        for account in ["acct_local_1", "acct_fuzz"] {
+            if let Ok(id) = AccountId::parse(account) {
+                accounts.insert(AccountBilling::new(id));
+            }
+        }
+        let metrics = Arc::new(InMemoryMetrics::default());
+        let handler = Arc::new(LifecycleHandler {
+            updater: Arc::new(AccountUpdater {
+                accounts,
+                provisioner: Arc::new(InMemoryProvisioner::default()),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+                policy: Policy::default(),
+            }),
+            catalogue: Arc::new(
+                Catalogue::from_lists(
+                    "prod_local_starter",
+                    "prod_local_pro",
+                    "prod_local_enterprise",
+                )
+                .expect("a catalogue"),
+            ),
+            polo: None,
+        });
+        let intake = Intake {
+            endpoint,
+            store: store.clone(),
+            keys: Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
+                secrets,
+                clock.clone(),
+            )))),
+            clock,
+            metrics,
+            handler,
+            fallback_lease: Duration::seconds(9),
+        };
+        let id = "msg_fuzz";
+        let signature = if signed {
+            sign(&SecretString::new(SECRET), id, NOW, body).expect("sign")
+        } else {
+            "v1,bm90IHRoZSBzaWduYXR1cmUgb2YgdGhpcyBib2R5IGF0IGFsbCEhISE=".to_owned()
+        };
+        let event = event_json(&endpoint.path(), id, &signature, body, base64);
+        let Ok(request) = lambda_http::request::from_str(&event) else {
+            panic!("our own event JSON does not parse");
+        };
+        let mut context = lambda_http::Context::default();
+        context.deadline = u64::try_from((NOW + 9) * 1000).unwrap_or(0);
+        let request = lambda_http::RequestExt::with_lambda_context(request, context);
+        let response = intake.handle(request).await;
+        let status = response.status().as_u16();
+        let records = store.snapshot();
+        if signed {
+            assert!(
+                matches!(status, 200 | 202 | 413),
+                "signed answered {status}"
+            );
+            for record in &records {
+                assert!(
+                    matches!(
+                        record.status,
+                        RecordStatus::Completed | RecordStatus::Parked | RecordStatus::Pending
+                    ),
+                    "a verified delivery ended {:?}",
+                    record.status
+                );
+            }
+        } else {
+            assert_eq!(status, 401, "unsigned answered {status}");
+            assert!(records.is_empty(), "an unsigned delivery reached the store");
+        }
+        let answer = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert_not_quoted(&answer, body);
+        Some((status, records.iter().map(|r| r.status).collect()))
+    })
+}
+
+/// An API Gateway HTTP API (v2.0) event for one delivery.
+fn event_json(path: &str, id: &str, signature: &str, body: &[u8], base64: bool) -> String {
+    let body = if base64 {
+        base64::engine::general_purpose::STANDARD.encode(body)
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    };
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": format!("POST {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "webhook-id": id,
+            "webhook-timestamp": NOW.to_string(),
+            "webhook-signature": signature,
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "fuzz",
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "Polo-Webhooks/1.0"},
+            "requestId": "fuzz",
+            "routeKey": format!("POST {path}"),
+            "stage": "$default",
+            "time": "24/Nov/2026:22:00:00 +0000",
+            "timeEpoch": NOW * 1000
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    })
+    .to_string()
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One fuzz campaign: scripts/fuzz.sh TARGET SECONDS
+# TARGET: verifier | parser | intake (fuzz/fuzz_targets/). Installs
+# cargo-fuzz once into .tools/ (git-ignored) with the machine's nightly
+# toolchain, grows fuzz/corpus/TARGET, and copies every crash into
+# fuzz/regressions/TARGET, which shared/tests/fuzz_replay.rs replays on
+# stable in the normal test command. Commit both folders after a campaign.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
+seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
+[ -f "fuzz/fuzz_targets/$target.rs" ] || { echo "no fuzz target $target (fuzz/fuzz_targets/)"; exit 2; }
+if ! [ -x .tools/bin/cargo-fuzz ]; then
+  cargo +nightly install --quiet --locked --root .tools cargo-fuzz
+fi
+export PATH="$(pwd)/.tools/bin:$PATH"
+mkdir -p "fuzz/corpus/$target" "fuzz/regressions/$target"
+[ -d "fuzz/seeds/$target" ] || python3 fuzz/seed.py
+status=0
+(cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+  -max_total_time="$seconds" -max_len=65536 -timeout=10 -print_final_stats=1) || status=$?
+for crash in fuzz/artifacts/"$target"/*; do
+  [ -f "$crash" ] || continue
+  cp "$crash" "fuzz/regressions/$target/"
+  echo "crash kept: fuzz/regressions/$target/$(basename "$crash")"
+done
+# Keep the corpus small enough to replay in seconds.
+(cd fuzz && cargo +nightly fuzz cmin "$target" "corpus/$target" >/dev/null 2>&1) || true
+echo "corpus: $(ls "fuzz/corpus/$target" | wc -l) inputs; regressions: $(ls "fuzz/regressions/$target" | wc -l)"
+exit $status
