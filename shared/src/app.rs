@@ -95,9 +95,15 @@ impl Writers<'_> {
 /// Reads each of `ids` once during init so the first request finds them
 /// cached. A failure is not fatal: each call reads again, and a webhook
 /// meeting it is kept in the inbox (a dashboard call answers 502).
-async fn warm(secrets: &CachedSecretSource, ids: &[SecretId]) {
+async fn warm(secrets: &Arc<CachedSecretSource>, ids: &[SecretId]) {
+    // Concurrently: each is a Secrets Manager round trip on the cold start.
+    let mut reads = tokio::task::JoinSet::new();
     for &id in ids {
-        if let Err(err) = secrets.fetch(id).await {
+        let secrets = secrets.clone();
+        reads.spawn(async move { (id, secrets.fetch(id).await) });
+    }
+    while let Some(joined) = reads.join_next().await {
+        if let Ok((id, Err(err))) = joined {
             tracing::warn!(secret = %id, error = %error_chain(&err), "secret not readable at init");
         }
     }
