@@ -4,89 +4,25 @@
 //! sees the page's `status` call report the new plan. The screenshots are
 //! kept under `/test-artifacts/`. No browser is a failure, never a skip
 //! (`scripts/test.sh` installs it through `scripts/install-browser.sh`).
+//! The billing panel's own walk is `browser_panel.rs`.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
-use fantoccini::{ClientBuilder, Locator};
-use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use browser::Browser;
+use fantoccini::Locator;
+use std::path::PathBuf;
 use std::time::Duration;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
 fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-artifacts");
-    std::fs::create_dir_all(&dir).expect("test-artifacts/ can be created");
-    dir
+    browser::artifacts("")
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free port");
-    listener.local_addr().expect("an address").port()
-}
-
-/// chromedriver on a free loopback port, ready to take sessions.
-async fn chromedriver() -> (tokio::process::Child, String) {
-    let port = free_port();
-    let child = tokio::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        let ready = reqwest::get(format!("{url}/status")).await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return (child, url);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not answer on {url} within 10 s");
-}
-
-/// A fresh headless Chromium session (its own profile directory).
-async fn session() -> (tokio::process::Child, fantoccini::Client, PathBuf) {
-    for binary in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            Path::new(binary).exists(),
-            "{binary} is missing: the browser test needs Debian's chromium and chromium-driver (bash scripts/install-browser.sh)"
-        );
-    }
-    let (driver, driver_url) = chromedriver().await;
-    let profile =
-        std::env::temp_dir().join(format!("polo-billing-chromium-{}", std::process::id()));
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1100,900",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect::<Vec<_>>();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert("browserName".into(), json!("chrome"));
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": CHROMIUM, "args": args}),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver_url)
-        .await
-        .expect("a Chromium session");
-
-    (driver, browser, profile)
+async fn session() -> (Browser, fantoccini::Client) {
+    let b = Browser::start().await;
+    let client = b.client.clone();
+    (b, client)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +33,7 @@ async fn a_browser_pays_on_the_hosted_page_and_lands_on_the_success_page_showing
     let checkout_url = checkout["url"].as_str().expect("a checkout url").to_owned();
     let checkout_id = checkout["checkoutId"].as_str().expect("an id").to_owned();
 
-    let (mut driver, browser, profile) = session().await;
+    let (session, browser) = session().await;
 
     let outcome = async {
         browser.goto(&checkout_url).await?;
@@ -142,9 +78,7 @@ async fn a_browser_pays_on_the_hosted_page_and_lands_on_the_success_page_showing
         Ok::<_, fantoccini::error::CmdError>((price, landed, plan, status, checkout_status))
     }
     .await;
-    let _ = browser.close().await;
-    let _ = driver.kill().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    session.finish().await;
     let (price, landed, plan, status, checkout_status) =
         outcome.expect("the browser walked the checkout");
 
@@ -168,7 +102,7 @@ async fn a_browser_pays_on_the_hosted_page_and_lands_on_the_success_page_showing
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_subscribes_from_the_billing_page_and_comes_back_upgraded() {
     let local = support::start_local().await;
-    let (mut driver, browser, profile) = session().await;
+    let (session, browser) = session().await;
     let outcome = async {
         browser
             .goto(&format!("{}/billing?account=acct_browser_page", local.app))
@@ -209,9 +143,7 @@ async fn a_browser_subscribes_from_the_billing_page_and_comes_back_upgraded() {
         Ok::<_, fantoccini::error::CmdError>((before, after, account))
     }
     .await;
-    let _ = browser.close().await;
-    let _ = driver.kill().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    session.finish().await;
     let (before, after, account) = outcome.expect("the browser subscribed from the billing page");
     assert_eq!((before.as_str(), after.as_str()), ("free", "starter"));
     assert_eq!(

@@ -1,9 +1,9 @@
 //! The local server: every function's real handler behind one router on
 //! loopback, with the real routes — the four dashboard routes behind a
 //! locally played API Gateway (dev JWT, claims where the authorizer puts
-//! them: [`gateway`]), the five webhook routes through their intakes — and
-//! pages that stand in for what lives outside this repo: the dashboard's
-//! success page and the provisioning orchestrator ([`pages`]).
+//! them: [`gateway`]), the five webhook routes through their intakes — the
+//! reference billing panel ([`panel`]), and pages that stand in for what
+//! lives outside this repo: the provisioning orchestrator ([`pages`]).
 //!
 //! [`assemble::start`] builds the whole system (the README's run command):
 //! embedded defaults — in-memory account and idempotency stores, the Polo
@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod jwt;
 pub mod options;
 pub mod pages;
+pub mod panel;
 pub mod walkthrough;
 
 use axum::body::Bytes;
@@ -174,7 +175,8 @@ impl LocalStack {
             .route("/dev/reconcile", post(pages::reconcile))
             .route("/dev/sync", post(pages::sync))
             .route("/dev/retry", post(pages::retry))
-            .route("/billing", get(pages::billing));
+            .route("/billing", get(panel::page))
+            .route("/billing/panel.js", get(panel::script));
         for endpoint in Endpoint::ALL {
             router = router.route(
                 &endpoint.path(),

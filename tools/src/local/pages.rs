@@ -1,14 +1,14 @@
-//! What the local server shows besides the functions: `/billing` (the
-//! dashboard's success page, stood in for: it calls `status` with the
-//! checkout id), `/dev/credentials` (what the embedded orchestrator issued
-//! and revoked), `/dev/state` (JSON), `/dev/token` (dev JWTs) and
-//! `/dev/reconcile` (the hourly reconcile, now).
+//! What the local server shows besides the functions and the billing
+//! panel ([`super::panel`]): `/dev/credentials` (what the embedded
+//! orchestrator issued and revoked), `/dev/state` (JSON), `/dev/token` (dev
+//! JWTs), `/dev/walkthrough`, and `/dev/reconcile`, `/dev/sync`,
+//! `/dev/retry` (the scheduled functions, now).
 
 use super::LocalStack;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use billing::domain::{AccountBilling, AccountId, CheckoutId};
+use billing::domain::{AccountBilling, AccountId};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -139,19 +139,12 @@ pub async fn state(State(stack): Shared) -> Json<serde_json::Value> {
     }))
 }
 
-fn escape(raw: &str) -> String {
+pub(super) fn escape(raw: &str) -> String {
     raw.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-/// A JSON string safe inside a `<script>` block.
-fn js_string(raw: &str) -> String {
-    serde_json::to_string(raw)
-        .unwrap_or_else(|_| "\"\"".into())
-        .replace("</", "<\\/")
 }
 
 /// `GET /dev/credentials`: the embedded orchestrator's view.
@@ -208,54 +201,6 @@ pub async fn credentials(State(stack): Shared) -> Html<String> {
 <h2>Pushes, newest first</h2><table id="history"><tr><th>account</th><th>version</th><th>action</th><th>state</th><th>reason</th><th>source</th></tr>{history}</table>
 <p><a href="/billing">billing page</a> · <a href="/dev/state">/dev/state</a></p></body></html>"#
     ))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct BillingQuery {
-    #[serde(default)]
-    checkout_id: Option<String>,
-    #[serde(default)]
-    account: Option<String>,
-}
-
-/// `GET /billing[?checkout_id=..]`: the dashboard's billing and success
-/// page, stood in for. It signs in as the checkout's account (or
-/// `?account=`, default `acct_local_1`) with a dev token, and its script
-/// calls the real `GET /api/billing/status?checkout_id=..` route.
-pub async fn billing(State(stack): Shared, Query(q): Query<BillingQuery>) -> Response {
-    let mut account = q
-        .account
-        .filter(|a| AccountId::parse(a).is_ok())
-        .unwrap_or_else(|| super::LOCAL_ACCOUNTS[0].to_owned());
-    if let (Some(raw), Some(dashboard)) = (&q.checkout_id, &stack.dashboard) {
-        if let Ok(id) = CheckoutId::parse(raw) {
-            let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(5);
-            if let Ok(Some(owner)) = dashboard
-                .polo
-                .get_checkout(&id, deadline)
-                .await
-                .map(|c| c.account)
-            {
-                account = owner.to_string();
-            }
-        }
-    }
-    let Ok(id) = AccountId::parse(&account) else {
-        return (http::StatusCode::BAD_REQUEST, "not an account id").into_response();
-    };
-    let token = sign_in(&stack, &id);
-    let html = include_str!("billing.html")
-        .replace("__ACCOUNT__", &escape(&account))
-        .replace("__TOKEN_JS__", &js_string(&token))
-        .replace(
-            "__CHECKOUT_JS__",
-            &js_string(q.checkout_id.as_deref().unwrap_or("")),
-        )
-        .replace(
-            "__SANDBOX__",
-            &escape(stack.sandbox_url.as_deref().unwrap_or("")),
-        );
-    Html(html).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,8 +2,9 @@
 //! stack, the end-to-end tests and QA. One in-process state behind:
 //! - [`api`]: every `/v1` endpoint the project uses (Bearer API key,
 //!   Polo's error JSON, `Idempotency-Key` honoured on POSTs);
-//! - [`pages`] and [`portal`]: the hosted checkout page (Pay, or a declined
-//!   card) and the customer portal (cancel at period end, uncancel, change
+//! - [`pages`], [`embed`] and [`portal`]: the hosted checkout page (Pay, or
+//!   a declined card), the embedded checkout an app frames with the
+//!   `client_secret`, and the customer portal (cancel at period end, uncancel, change
 //!   plan, pay a past-due renewal);
 //! - [`dispatcher`]: signed webhooks per event type, retried with backoff;
 //! - [`admin`]: the clock, redelivery, reordering, API faults, failed renewals.
@@ -16,6 +17,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod dispatcher;
+pub mod embed;
 mod events;
 pub mod faults;
 mod html;
@@ -84,6 +86,7 @@ impl Sandbox {
         Router::new()
             .merge(api::routes(self.clone()))
             .merge(pages::routes(self.clone()))
+            .merge(embed::routes(self.clone()))
             .merge(portal::routes(self.clone()))
             .merge(admin::routes(self.clone()))
             .layer(axum::middleware::from_fn(request_id))

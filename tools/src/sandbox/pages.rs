@@ -28,6 +28,29 @@ pub struct PayForm {
     email: String,
 }
 
+impl PayForm {
+    /// The buyer's email, or the sandbox's default when it is not one.
+    pub fn email_or_default(self) -> String {
+        if self.email.contains('@') {
+            self.email
+        } else {
+            "dev@example.com".to_owned()
+        }
+    }
+}
+
+impl Refusal {
+    /// What a hosted page says about it.
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::NotFound(what) => format!("no such {what}"),
+            Refusal::NotPermitted(msg) | Refusal::Invalid(_, msg) | Refusal::Conflict(msg) => {
+                msg.clone()
+            }
+        }
+    }
+}
+
 fn lookup(sandbox: &Sandbox, secret: &str) -> Option<(Checkout, Option<Product>)> {
     sandbox.with_state(|state, _| {
         let checkout = state.checkout_by_secret(secret)?.clone();
@@ -128,11 +151,7 @@ async fn pay(
     Path(secret): Path<String>,
     Form(form): Form<PayForm>,
 ) -> Response {
-    let email = if form.email.contains('@') {
-        form.email
-    } else {
-        "dev@example.com".to_owned()
-    };
+    let email = form.email_or_default();
     let paid = sandbox.transition(|state, now| state.pay(&secret, &email, now));
     match paid {
         Ok(checkout_id) => {
