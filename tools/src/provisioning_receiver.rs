@@ -1,6 +1,7 @@
 //! A stand-in provisioning orchestrator: verifies each push's signature,
 //! applies it only if its version is newer than the last applied (the real
-//! orchestrator's rule), and shows which accounts hold credentials.
+//! orchestrator's rule), and shows which accounts hold credentials (the
+//! local terminal prints a line when an account's are issued or revoked).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -52,12 +53,25 @@ async fn receive(
     let Ok(request) = serde_json::from_slice::<ProvisioningRequest>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
+    let before = receiver.orchestrator.decision(&request.account_id);
     match receiver
         .orchestrator
         .push(&request, OffsetDateTime::now_utc())
         .await
     {
-        Ok(()) => StatusCode::ACCEPTED,
+        Ok(()) => {
+            if let Some(after) = receiver.orchestrator.decision(&request.account_id) {
+                crate::local::changes::print(|colour| {
+                    crate::local::changes::credentials_line(
+                        before.as_ref(),
+                        &after,
+                        OffsetDateTime::now_utc(),
+                        colour,
+                    )
+                });
+            }
+            StatusCode::ACCEPTED
+        }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

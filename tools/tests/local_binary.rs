@@ -210,6 +210,33 @@ async fn the_readme_run_command_and_its_printed_walkthrough_work_to_the_end() {
         (json!("pro"), json!("active"))
     );
     cli(&w.sandbox, &["settle"]).await;
+    // ...and one line per state change: the account's, its credentials'.
+    let changed = |l: &str| l.contains(" STATE acct_local_1 ") && l.contains("plan free→pro");
+    let entitled = |l: &str| l.contains(" STATE acct_local_1 ") && l.contains("access no→yes");
+    let issued = |l: &str| {
+        l.contains(" CREDS acct_local_1 ") && l.contains("credentials issued (pro, until ")
+    };
+    let mut terminal = String::new();
+    for _ in 0..50 {
+        terminal = printed.lock().unwrap().clone();
+        if [changed, entitled, issued]
+            .iter()
+            .all(|wanted| terminal.lines().any(wanted))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(terminal.lines().any(changed), "no state line: {terminal}");
+    assert!(terminal.lines().any(entitled), "no access line: {terminal}");
+    assert!(
+        terminal.lines().any(issued),
+        "no credentials line: {terminal}"
+    );
+    assert!(
+        !terminal.contains('\x1b'),
+        "no colour when stdout is not a terminal: {terminal}"
+    );
 
     // 3: the orchestrator's page shows the credentials issued.
     let page = http

@@ -135,6 +135,9 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         }
     };
 
+    // Each committed change prints its line on the terminal (human mode).
+    let accounts: Arc<dyn AccountStore> = Arc::new(super::changes::PrintingAccounts(accounts));
+
     let orchestrator = Arc::new(InMemoryProvisioner::default());
     let receiver = Arc::new(ProvisioningReceiver::new(
         orchestrator.clone(),

@@ -1,6 +1,7 @@
 //! The local server's terminal, for a person: one compact line per request
 //! (time, method, route, status, account, outcome, milliseconds), coloured
-//! when stdout is a terminal. The full JSON logs go to a file instead, or to
+//! when stdout is a terminal; the state-change lines beside them are
+//! [`super::changes`]. The full JSON logs go to a file instead, or to
 //! stdout with `--log-format json` (then no request lines are printed).
 
 use serde_json::Value;
@@ -23,6 +24,12 @@ static HUMAN: OnceLock<bool> = OnceLock::new();
 /// `local` binary does, in human mode; embedded in tests, nothing prints).
 pub fn print_requests() {
     let _ = HUMAN.set(std::io::stdout().is_terminal());
+}
+
+/// `Some(colour)` when the human lines are on (the `local` binary in human
+/// mode), `None` otherwise (JSON mode, and the stack embedded in tests).
+pub fn printing() -> Option<bool> {
+    HUMAN.get().copied()
 }
 
 /// One request as a person reads it.

@@ -13,6 +13,7 @@
 //! that knows the sample events' subscriptions (load tests, send-event).
 
 pub mod assemble;
+pub mod changes;
 pub mod console;
 pub mod gateway;
 pub mod jwt;
