@@ -1,59 +1,20 @@
 //! The reference billing panel (`/billing`) in a real browser (headless
-//! Debian Chromium over WebDriver; no browser is a failure, never a skip):
-//! subscribe by redirect and embedded, upgrade and downgrade, cancel at
-//! period end in the portal and back, a declined card, `already_subscribed`,
-//! and a PayPal legacy account's wording. Each state's screenshot is kept
-//! as `test-artifacts/billing-panel/<state>.png`. Every assertion is on what
-//! the page shows once it shows it, never on how long it took.
+//! Debian Chromium over WebDriver; no browser is a failure, never a skip),
+//! the ways through: subscribe by redirect and embedded, upgrade and
+//! downgrade, cancel at period end in the portal and back. The refusals and
+//! the PayPal wording are `browser_panel_refusals.rs`. Each state's
+//! screenshot is kept as `test-artifacts/billing-panel/<state>.png`. Every
+//! assertion is on what the page shows once it shows it, never on how long
+//! it took.
 
 #[path = "support/browser.rs"]
 mod browser;
 mod support;
 
-use browser::{element, screenshot, text, text_once, Browser};
-use fantoccini::error::CmdError;
+use browser::{
+    click, element, in_browser, message, open_panel, screenshot, shots, text, text_once,
+};
 use fantoccini::{Client, Locator};
-use std::path::PathBuf;
-
-fn shots() -> PathBuf {
-    browser::artifacts("billing-panel")
-}
-
-/// Runs `walk` in a fresh browser, always ending the session.
-async fn in_browser<T, F>(walk: impl FnOnce(Client) -> F) -> T
-where
-    F: std::future::Future<Output = Result<T, CmdError>>,
-{
-    let session = Browser::start().await;
-    let outcome = walk(session.client.clone()).await;
-    session.finish().await;
-    outcome.expect("the browser walked the panel")
-}
-
-/// Opens the panel signed in as `account` and waits for its first status.
-async fn open_panel(client: &Client, app: &str, account: &str) -> Result<(), CmdError> {
-    client
-        .goto(&format!("{app}/billing?account={account}"))
-        .await?;
-    element(client, "body[data-loaded='true']").await?;
-    Ok(())
-}
-
-/// The message the panel shows and the code it carries.
-async fn message(client: &Client, want: &str) -> Result<(String, String), CmdError> {
-    let said = text_once(client, "#message", want).await?;
-    let code = client
-        .find(Locator::Css("#message"))
-        .await?
-        .attr("data-code")
-        .await?
-        .unwrap_or_default();
-    Ok((said, code))
-}
-
-async fn click(client: &Client, css: &str) -> Result<(), CmdError> {
-    element(client, css).await?.click().await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribing_by_redirect_pays_on_polos_page_and_comes_back_to_the_panel_showing_the_plan() {
@@ -253,130 +214,4 @@ async fn cancelling_at_period_end_in_the_portal_and_coming_back_shows_access_unt
     );
     assert!(note.starts_with("Your plan ends on "), "{note}");
     assert_eq!(status["billingStatus"], "active");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_declined_card_goes_back_to_the_account_that_started_the_checkout_with_nothing_charged() {
-    let local = support::start_local().await;
-    let app = local.app.clone();
-    let (declined, back_href, account, plan, said) = in_browser(|c| async move {
-        // Another account was used in this browser first.
-        open_panel(&c, &app, "acct_local_2").await?;
-        open_panel(&c, &app, "acct_panel_declined").await?;
-        click(&c, "button[data-plan='pro']").await?;
-        click(&c, "#decline").await?;
-        let declined = element(&c, "#status").await?.text().await?;
-        let back = element(&c, "#back").await?;
-        let href = back.attr("href").await?.unwrap_or_default();
-        screenshot(&c, &shots(), "card-declined").await?;
-        back.click().await?;
-        element(&c, "body[data-loaded='true']").await?;
-        let said = message(&c, "did not go through").await?;
-        let account = text(&c, "#account").await?;
-        let plan = text(&c, "#plan-tier").await?;
-        screenshot(&c, &shots(), "back-after-declined-card").await?;
-        Ok((declined, href, account, plan, said))
-    })
-    .await;
-    assert_eq!(declined, "Your card was declined. No charge was made.");
-    assert_eq!(
-        back_href,
-        format!("{}/billing", local.app),
-        "the checkout's return URL"
-    );
-    assert_eq!(account, "acct_panel_declined");
-    assert_eq!(plan, "free");
-    assert_eq!(
-        said,
-        (
-            "The payment did not go through. Nothing was charged.".to_owned(),
-            "checkout_failed".to_owned()
-        )
-    );
-    let events = local.admin_get("/admin/events").await;
-    assert!(
-        !events.to_string().contains("acct_panel_declined"),
-        "a declined card sends no event: {events}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panel_left_open_while_the_account_subscribed_elsewhere_shows_already_subscribed() {
-    let local = support::start_local().await;
-    let token = local.token("acct_panel_twice").await;
-    let app = local.app.clone();
-    let walk = |c: Client| {
-        let (local, token) = (&local, &token);
-        async move {
-            open_panel(&c, &app, "acct_panel_twice").await?;
-            local.buy(token, "pro").await;
-            click(&c, "button[data-plan='starter']").await?;
-            let said = message(&c, "already").await?;
-            let plan = text_once(&c, "#plan-tier", "pro").await?;
-            let subscribe_hidden = element(&c, "#subscribe").await?.attr("hidden").await?;
-            screenshot(&c, &shots(), "already-subscribed").await?;
-            Ok((said, plan, subscribe_hidden))
-        }
-    };
-    let (said, plan, subscribe_hidden) = in_browser(walk).await;
-    let (code, api) = local
-        .api(
-            "POST",
-            "/api/billing/checkout",
-            &token,
-            Some(serde_json::json!({"planTier": "starter"})),
-        )
-        .await;
-    assert_eq!(code, 409);
-    assert_eq!(said.0, api["message"].as_str().unwrap_or("missing"));
-    assert_eq!(said.1, "already_subscribed");
-    assert_eq!(plan, "pro", "the panel reads the status again");
-    assert!(subscribe_hidden.is_some(), "no Subscribe once subscribed");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paypal_subscriber_reads_paypal_wording_and_links_and_can_move_to_polo() {
-    let local = support::start_local().await;
-    let app = local.app.clone();
-    let (billed_by, label, note, said, link, subscribe_hidden) = in_browser(|c| async move {
-        c.goto(&format!(
-            "{app}/billing?account=acct_panel_paypal&paypal=pro"
-        ))
-        .await?;
-        element(&c, "body[data-loaded='true']").await?;
-        let billed_by = text(&c, "#provider").await?;
-        let label = text(&c, "#renews-label").await?;
-        let note = text(&c, "#state-note").await?;
-        click(&c, "#portal").await?;
-        let said = message(&c, "PayPal").await?;
-        let link = element(&c, "#answer-link")
-            .await?
-            .attr("href")
-            .await?
-            .unwrap_or_default();
-        let subscribe_hidden = element(&c, "#subscribe").await?.attr("hidden").await?;
-        screenshot(&c, &shots(), "paypal-legacy").await?;
-        Ok((billed_by, label, note, said, link, subscribe_hidden))
-    })
-    .await;
-    assert_eq!(
-        (billed_by.as_str(), label.as_str()),
-        ("PayPal", "Paid through")
-    );
-    assert!(
-        note.starts_with("Your pro plan is billed through PayPal until "),
-        "{note}"
-    );
-    assert_eq!(
-        said,
-        (
-            "Your subscription is billed through PayPal. Manage it on PayPal.".to_owned(),
-            "provider_paypal".to_owned()
-        )
-    );
-    assert_eq!(link, "https://www.paypal.com/myaccount/autopay");
-    assert!(
-        subscribe_hidden.is_none(),
-        "a PayPal subscriber may move to Polo"
-    );
 }

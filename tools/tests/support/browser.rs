@@ -2,10 +2,12 @@
 //! WebDriver (chromedriver + fantoccini), each session with its own
 //! profile. No browser is a failure, never a skip (`scripts/test.sh`
 //! installs it through `scripts/install-browser.sh`). Screenshots go to
-//! `test-artifacts/` at the repository root.
+//! `test-artifacts/` at the repository root. The billing panel's own
+//! helpers (open it, read its message, click) are at the end.
 
 #![allow(dead_code)]
 
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -163,4 +165,45 @@ pub async fn screenshot(
     let png = client.screenshot().await?;
     std::fs::write(&path, png).expect("the screenshot is written");
     Ok(path)
+}
+
+/// Where the billing panel's screenshots go.
+pub fn shots() -> PathBuf {
+    artifacts("billing-panel")
+}
+
+/// Runs `walk` in a fresh browser, always ending the session.
+pub async fn in_browser<T, F>(walk: impl FnOnce(Client) -> F) -> T
+where
+    F: std::future::Future<Output = Result<T, CmdError>>,
+{
+    let session = Browser::start().await;
+    let outcome = walk(session.client.clone()).await;
+    session.finish().await;
+    outcome.expect("the browser walked the panel")
+}
+
+/// Opens the panel signed in as `account` and waits for its first status.
+pub async fn open_panel(client: &Client, app: &str, account: &str) -> Result<(), CmdError> {
+    client
+        .goto(&format!("{app}/billing?account={account}"))
+        .await?;
+    element(client, "body[data-loaded='true']").await?;
+    Ok(())
+}
+
+/// The message the panel shows and the code it carries.
+pub async fn message(client: &Client, want: &str) -> Result<(String, String), CmdError> {
+    let said = text_once(client, "#message", want).await?;
+    let code = client
+        .find(Locator::Css("#message"))
+        .await?
+        .attr("data-code")
+        .await?
+        .unwrap_or_default();
+    Ok((said, code))
+}
+
+pub async fn click(client: &Client, css: &str) -> Result<(), CmdError> {
+    element(client, css).await?.click().await
 }
