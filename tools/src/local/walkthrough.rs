@@ -47,7 +47,8 @@ Try it (another terminal). A dev token for acct_local_1, valid 12 h (more: curl 
      -> {{"ok":true,"url":"{sb}/checkout/polo_c_...","checkoutId":"...",...}}
   2. Open that url in a browser and click Pay. You land on {app}/billing?checkout_id=...,
      which calls status: plan pro, status active, entitled true.
-     (Or start from {app}/billing and click "Subscribe: pro".)
+     Or do it all in the billing panel, {app}/billing: Subscribe (Polo's page, or "Pay here"
+     in a modal), Upgrade/Downgrade, Manage billing. ?account=acct_x signs in as another account.
   3. Credentials issued: {app}/dev/credentials shows acct_local_1 "issued".
   4. A failed renewal, a month later:
        {cli} fail-renewal
