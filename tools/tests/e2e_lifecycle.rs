@@ -53,8 +53,14 @@ async fn a_subscription_lives_its_whole_life_through_the_local_server_and_the_sa
     let (code, success_page) = local.page(&location).await;
     assert_eq!(code, 200);
     assert!(
-        success_page.contains("/api/billing/status"),
-        "the page calls status"
+        success_page.contains(r#"<script src="/billing/panel.js">"#),
+        "the page is the billing panel"
+    );
+    let (code, script) = local.page(&format!("{}/billing/panel.js", local.app)).await;
+    assert_eq!(code, 200);
+    assert!(
+        script.contains("/api/billing/status"),
+        "the panel calls status"
     );
 
     // The success page's call: status confirms the checkout.

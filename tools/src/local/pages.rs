@@ -8,7 +8,7 @@ use super::LocalStack;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use billing::domain::{AccountBilling, AccountId};
+use billing::domain::AccountId;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -30,12 +30,8 @@ pub struct TokenQuery {
 
 /// A dev token for `account`; with the in-memory account store, an account
 /// it does not know yet is created first (a new sign-up).
-fn sign_in(stack: &LocalStack, account: &AccountId) -> String {
-    if let Some(accounts) = &stack.memory.accounts {
-        if accounts.account(account).is_none() {
-            accounts.insert(AccountBilling::new(account.clone()));
-        }
-    }
+pub(super) fn sign_in(stack: &LocalStack, account: &AccountId) -> String {
+    super::panel::sign_up(stack, account, None);
     stack.jwt.issue(account.as_str(), TOKEN_LIFETIME)
 }
 

@@ -11,7 +11,8 @@
 //! URL, a declined card's "Back to the app", the portal's return link —
 //! lands on the account that started it. `?paypal=<tier>` signs a new
 //! account up as a not-yet-migrated PayPal subscriber on that tier, paid
-//! for 20 more days (what `admin migrate-paypal` records).
+//! for 20 more days (what `admin migrate-paypal` records; in-memory
+//! accounts only, as every local sign-up).
 
 use super::LocalStack;
 use axum::extract::{Query, State};
@@ -64,7 +65,7 @@ async fn checkout_owner(stack: &LocalStack, raw: &str) -> Option<String> {
 
 /// Signs `account` up if the in-memory store does not know it yet: a new
 /// Polo-side account, or with `paypal`, a PayPal subscriber on that tier.
-fn sign_up(stack: &LocalStack, account: &AccountId, paypal: Option<PlanTier>) {
+pub(super) fn sign_up(stack: &LocalStack, account: &AccountId, paypal: Option<PlanTier>) {
     let Some(accounts) = &stack.memory.accounts else {
         return;
     };
@@ -110,7 +111,7 @@ pub async fn page(
         return (http::StatusCode::BAD_REQUEST, "not an account id").into_response();
     };
     sign_up(&stack, &id, q.paypal.as_deref().and_then(PlanTier::parse));
-    let token = stack.jwt.issue(id.as_str(), super::pages::TOKEN_LIFETIME);
+    let token = super::pages::sign_in(&stack, &id);
     let config = serde_json::json!({
         "account": id.as_str(),
         "token": token,
