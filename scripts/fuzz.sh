@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One fuzz campaign: scripts/fuzz.sh TARGET SECONDS
-# TARGET: verifier | parser | intake (fuzz/fuzz_targets/). Installs
+# One fuzz campaign: scripts/fuzz.sh TARGET SECONDS [RUNS]
+# TARGET: verifier | parser | intake | dashboard | convex_answers |
+# migration_rows (fuzz/fuzz_targets/); stops after SECONDS or RUNS
+# executions, whichever comes first. Installs
 # cargo-fuzz once into .tools/ (git-ignored) with the machine's nightly
 # toolchain, grows fuzz/corpus/TARGET, and copies every crash into
 # fuzz/regressions/TARGET, which shared/tests/fuzz_replay.rs replays on
@@ -8,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
-seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
+seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS [RUNS]}
+runs=${3:--1}
 [ -f "fuzz/fuzz_targets/$target.rs" ] || { echo "no fuzz target $target (fuzz/fuzz_targets/)"; exit 2; }
 if ! [ -x .tools/bin/cargo-fuzz ]; then
   cargo +nightly install --quiet --locked --root .tools cargo-fuzz
@@ -18,7 +21,7 @@ mkdir -p "fuzz/corpus/$target" "fuzz/regressions/$target"
 [ -d "fuzz/seeds/$target" ] || python3 fuzz/seed.py
 status=0
 (cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-  -max_total_time="$seconds" -max_len=65536 -timeout=10 -print_final_stats=1) || status=$?
+  -max_total_time="$seconds" -runs="$runs" -max_len=65536 -timeout=10 -print_final_stats=1) || status=$?
 for crash in fuzz/artifacts/"$target"/*; do
   [ -f "$crash" ] || continue
   cp "$crash" "fuzz/regressions/$target/"

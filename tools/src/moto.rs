@@ -21,10 +21,14 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 }
 
 /// A new idempotency table on the emulator at `endpoint`, named
-/// `<prefix>-<pid>-<n>`: never one another test or run already made.
+/// `<prefix>-<pid>-<n>-<micros>`: never one another test or run already
+/// made, even when a long-lived emulator outlives a reused process id.
 pub async fn fresh_table(endpoint: &str, prefix: &str) -> Result<String, String> {
     let n = TABLES.fetch_add(1, Ordering::Relaxed);
-    let name = format!("{prefix}-{}-{n}", std::process::id());
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() % 1_000_000_000_000);
+    let name = format!("{prefix}-{}-{n}-{micros}", std::process::id());
     DynamoDbIdempotencyStore::create_table(&dynamodb_client(endpoint), &name)
         .await
         .map_err(|e| billing::telemetry::error_chain(&e))?;

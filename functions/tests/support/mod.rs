@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod polo_events;
+
 use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId};
 use billing::polo::memory::InMemoryPolo;
@@ -108,7 +110,7 @@ pub async fn downstream_with(sample_subscriptions: bool) -> Downstream {
 }
 
 pub fn spawn(
-    binary: &str,
+    binary: impl AsRef<std::ffi::OsStr>,
     name: &str,
     api: &RuntimeApi,
     table: &str,

@@ -3,7 +3,7 @@
 //! audit row written in the same transaction, so a concurrent change is
 //! never overwritten and no change goes unrecorded.
 
-mod convex;
+pub mod convex;
 mod memory;
 
 pub use convex::ConvexAccountStore;

@@ -1,10 +1,11 @@
 //! Every seed (`fuzz/seeds/<target>/`, named), every input in the fuzz
-//! corpora (`fuzz/corpus/<target>/`) and every
-//! crash ever found (`fuzz/regressions/<target>/`) replayed through the same
-//! checks the fuzz targets assert, on the stable toolchain, in the normal
-//! test command: a fixed crash stays fixed.
+//! corpora (`fuzz/corpus/<target>/`) and every crash ever found
+//! (`fuzz/regressions/<target>/`) replayed through the same checks the fuzz
+//! targets assert, on the stable toolchain, in the normal test command: a
+//! fixed crash stays fixed. It lives in `admin` because the targets span
+//! both crates (the migration CSV reader is the admin CLI's).
 
-#[path = "../../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks/mod.rs"]
 mod checks;
 
 use std::path::PathBuf;
@@ -85,4 +86,44 @@ fn the_intake_corpus_and_regressions_hold_their_invariants() {
         }
     }
     assert!(completed >= 10, "the signed seeds are in the corpus");
+}
+
+#[test]
+fn the_dashboard_corpus_and_regressions_hold_their_invariants() {
+    let mut answered = std::collections::BTreeMap::<u16, usize>::new();
+    for (path, bytes) in inputs("dashboard") {
+        eprintln!("{}", path.display());
+        if let Some((status, _)) = checks::dashboard(&bytes) {
+            *answered.entry(status).or_default() += 1;
+        }
+    }
+    // The seeds reach a success and the refusals alike.
+    assert!(answered.contains_key(&200), "{answered:?}");
+    assert!(answered.contains_key(&401), "{answered:?}");
+    assert!(answered.contains_key(&400), "{answered:?}");
+}
+
+#[test]
+fn the_convex_answer_corpus_and_regressions_hold_their_invariants() {
+    let mut classes = std::collections::BTreeSet::new();
+    for (_, bytes) in inputs("convex_answers") {
+        if let Some(class) = checks::convex_answers(&bytes) {
+            classes.insert(class);
+        }
+    }
+    for class in ["ok", "not_found", "conflict", "rejected", "unavailable"] {
+        assert!(
+            classes.contains(class),
+            "no seed reaches {class}: {classes:?}"
+        );
+    }
+}
+
+#[test]
+fn the_migration_row_corpus_and_regressions_hold_their_invariants() {
+    let mut accepted = 0;
+    for (_, bytes) in inputs("migration_rows") {
+        accepted += checks::migration_rows(&bytes);
+    }
+    assert!(accepted >= 3, "the valid seed rows are accepted");
 }

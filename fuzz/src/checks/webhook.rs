@@ -1,10 +1,9 @@
-//! What the fuzz targets assert (`fuzz/fuzz_targets/*.rs`, run by
-//! `scripts/fuzz.sh`), and what the stable replay of their corpora and
-//! regressions asserts in the normal test command
-//! (`shared/tests/fuzz_replay.rs`, which includes this file). Not only "no
-//! panic": an unsigned input never reaches the store, a verified one ends
-//! completed, parked or pending, and no error quotes the input.
+//! The webhook path's targets: the signature verifier, the event parser,
+//! and the whole intake. An unsigned input never reaches the store, a
+//! verified one ends completed, parked or pending, and no error quotes the
+//! input.
 
+use super::{assert_not_quoted, NOW, SECRET};
 use base64::Engine;
 use billing::accounts::InMemoryAccountStore;
 use billing::clock::ManualClock;
@@ -22,29 +21,6 @@ use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-
-/// The only secret the targets know (a test value, valid nowhere).
-pub const SECRET: &str = "whsec_ZnV6ei10YXJnZXQtd2ViaG9vay1zZWNyZXQ=";
-/// The clock every target runs at (2026-11-24T22:00:00Z).
-pub const NOW: i64 = 1_795_557_600;
-
-/// The longest run of visible ASCII in `data`, when it is long enough that
-/// finding it in an error message means the message quotes the input.
-fn distinctive(data: &[u8]) -> Option<String> {
-    data.split(|b| !(0x21..=0x7e).contains(b))
-        .max_by_key(|run| run.len())
-        .filter(|run| run.len() >= 24)
-        .map(|run| String::from_utf8_lossy(run).into_owned())
-}
-
-fn assert_not_quoted(message: &str, data: &[u8]) {
-    if let Some(run) = distinctive(data) {
-        assert!(
-            !message.contains(&run),
-            "an error quotes the input: {message}"
-        );
-    }
-}
 
 /// The signature verifier over `id \n timestamp \n signature \n body`;
 /// whether it verified.
@@ -99,11 +75,7 @@ pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
         // API Gateway sends a non-UTF-8 body base64-encoded, always.
         return None;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    super::runtime().block_on(async {
         let now = OffsetDateTime::from_unix_timestamp(NOW).expect("NOW");
         let clock = Arc::new(ManualClock::new(now));
         let secrets = Arc::new(InMemorySecretSource::default());

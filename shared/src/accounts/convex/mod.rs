@@ -3,6 +3,10 @@
 //! request is signed with the Convex signing secret and verified in Convex,
 //! which then runs internal functions: no deploy key leaves Convex.
 
+pub mod answers;
+
+use answers::{AccountBody, AccountsBody, AcknowledgedBody, PageBody};
+
 use super::{AccountPage, AccountStore, AccountStoreError, AuditCause, AuditEntry, Page};
 use crate::domain::{AccountBilling, AccountId, ProvisionedEntitlement};
 use crate::http::{deadline, FetchError, FetchRequest, FetchResponse, SecureHttp};
@@ -11,7 +15,6 @@ use crate::signing::route_signature_headers;
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use url::Url;
@@ -23,70 +26,6 @@ pub struct ConvexAccountStore {
     http: SecureHttp,
     site_url: Url,
     secret: SigningSecret,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default, rename = "currentVersion")]
-    current_version: Option<u64>,
-}
-
-/// A refusal that is not about the request's content (see `call`).
-#[derive(Debug)]
-struct Refused {
-    status: u16,
-}
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status {
-            401 | 403 => write!(
-                f,
-                "Convex refused our signature (HTTP {}): is the Convex signing secret the deployment's?",
-                self.status
-            ),
-            404 => f.write_str("HTTP 404 without Convex's error body: is CONVEX_SITE_URL right?"),
-            429 => f.write_str("Convex throttled the call (HTTP 429)"),
-            status => write!(f, "Convex refused the call: HTTP {status} without an error body"),
-        }
-    }
-}
-
-impl std::error::Error for Refused {}
-
-#[derive(Deserialize)]
-struct AccountBody {
-    account: AccountBilling,
-}
-
-#[derive(Deserialize)]
-struct AcknowledgedBody {
-    recorded: bool,
-}
-
-#[derive(Deserialize)]
-struct AccountsBody {
-    accounts: Vec<AccountBilling>,
-    cursor: Option<String>,
-}
-
-impl From<AccountsBody> for AccountPage {
-    fn from(body: AccountsBody) -> Self {
-        AccountPage {
-            accounts: body.accounts,
-            cursor: body.cursor,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageBody {
-    account_ids: Vec<AccountId>,
-    cursor: Option<String>,
 }
 
 impl ConvexAccountStore {
@@ -121,40 +60,7 @@ impl ConvexAccountStore {
                 |e| AccountStoreError::Unavailable(Box::new(e)),
             )
             .await?;
-        match answer {
-            Ok(response) => response
-                .json()
-                .map_err(|e| AccountStoreError::Unavailable(Box::new(e))),
-            // Only two answers are about the request's content: the account
-            // does not exist (a property of the event), and a lost
-            // compare-and-set (re-read and retry). A refusal in our own
-            // error body names what our request got wrong (`Rejected`: a bug
-            // on our side, which the webhook path retries like an outage).
-            // 401/403 (a rotated or wrong signing secret), 404 without our
-            // body (a wrong CONVEX_SITE_URL), 429 and bodiless refusals are
-            // an operator's problem or Convex's: `Unavailable`.
-            Err(FetchError::Status { status, body, .. }) if (400..500).contains(&status) => {
-                let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
-                Err(match (status, parsed) {
-                    (404, Some(b)) if b.error == "account_not_found" => AccountStoreError::NotFound,
-                    (409, Some(b)) if b.error == "version_conflict" => {
-                        AccountStoreError::Conflict {
-                            expected: expected_version.unwrap_or_default(),
-                            current: b.current_version,
-                        }
-                    }
-                    (401 | 403 | 404 | 429, _) | (_, None) => {
-                        AccountStoreError::Unavailable(Box::new(Refused { status }))
-                    }
-                    (_, Some(b)) => AccountStoreError::Rejected(format!(
-                        "HTTP {status} {}: {}",
-                        b.error,
-                        b.detail.unwrap_or_default()
-                    )),
-                })
-            }
-            Err(err) => Err(AccountStoreError::Unavailable(Box::new(err))),
-        }
+        answers::decode(answer, expected_version)
     }
 
     /// One signed POST. The route is signed too: a signature for one call
