@@ -76,9 +76,15 @@ async fn subscribing_by_redirect_pays_on_polos_page_and_comes_back_to_the_panel_
 async fn subscribing_embedded_pays_in_a_modal_that_closes_and_the_panel_shows_the_plan() {
     let local = support::start_local().await;
     let app = local.app.clone();
-    let (modal_price, closed, plan, said, url) = in_browser(|c| async move {
+    let (unpaid, modal_price, closed, plan, said, url) = in_browser(|c| async move {
         open_panel(&c, &app, "acct_panel_embedded").await?;
         click(&c, "input[name='mode'][value='embedded']").await?;
+        // Closed unpaid first: nothing charged, the panel usable at once.
+        click(&c, "button[data-plan='pro']").await?;
+        element(&c, "dialog#checkout-modal[open]").await?;
+        click(&c, "#checkout-close").await?;
+        let unpaid = message(&c, "not finished").await?;
+        element(&c, "body[data-loaded='true']").await?;
         click(&c, "button[data-plan='pro']").await?;
         element(&c, "dialog#checkout-modal[open]").await?;
         c.find(Locator::Css("#checkout-frame"))
@@ -102,9 +108,16 @@ async fn subscribing_embedded_pays_in_a_modal_that_closes_and_the_panel_shows_th
         let said = message(&c, "subscribed").await?;
         let url = c.current_url().await?;
         screenshot(&c, &shots(), "subscribed-embedded").await?;
-        Ok((price, closed, plan, said, url))
+        Ok((unpaid, price, closed, plan, said, url))
     })
     .await;
+    assert_eq!(
+        unpaid,
+        (
+            "The checkout was not finished. Nothing was charged.".to_owned(),
+            "checkout_open".to_owned()
+        )
+    );
     assert_eq!(modal_price, "29.00 USD / month");
     assert_eq!(plan, "pro");
     assert!(closed, "the modal closes once Polo says it was paid");

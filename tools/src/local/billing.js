@@ -131,7 +131,11 @@ async function load(checkoutId, poll) {
   const query = checkoutId ? "?checkout_id=" + encodeURIComponent(checkoutId) : "";
   for (let i = 0; ; i++) {
     const { status, body } = await call("GET", "/api/billing/status" + query);
-    if (status !== 200) { say(body); return; }
+    if (status !== 200) {
+      say(body);
+      if (checkoutId) sessionStorage.removeItem(PENDING);
+      return;
+    }
     render(body);
     const c = body.checkout;
     if (!c) return;
@@ -173,21 +177,24 @@ function openEmbedded(answer) {
   $("checkout-frame").src = origin + "/checkout/" + encodeURIComponent(answer.clientSecret) + "/embed";
   $("checkout-modal").showModal();
 }
-function closeEmbedded() {
+// Closing confirms the checkout through status: polling while Polo
+// confirms it after `success`, once otherwise (closed unpaid or declined).
+function closeEmbedded(paid) {
   if (!embedded) return;
   const id = embedded.checkoutId;
   embedded = null;
   $("checkout-modal").close();
   $("checkout-frame").src = "about:blank";
-  return act(() => load(id, true));
+  return act(() => load(id, paid));
 }
 window.addEventListener("message", (event) => {
   const data = event.data || {};
   if (!embedded || event.origin !== embedded.origin || data.type !== "polo:checkout" || data.checkoutId !== embedded.checkoutId) return;
-  if (data.event === "success" || data.event === "close") closeEmbedded();
+  if (data.event === "success") closeEmbedded(true);
+  else if (data.event === "close") closeEmbedded(false);
 });
-$("checkout-close").addEventListener("click", () => closeEmbedded());
-$("checkout-modal").addEventListener("cancel", (e) => { e.preventDefault(); closeEmbedded(); });
+$("checkout-close").addEventListener("click", () => closeEmbedded(false));
+$("checkout-modal").addEventListener("cancel", (e) => { e.preventDefault(); closeEmbedded(false); });
 
 function askChange(tier) {
   pendingChange = tier;
