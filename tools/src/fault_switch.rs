@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,25 +20,41 @@ pub enum Fault {
     Status(u16, Option<u32>),
     /// Never answers within a minute (the caller's deadline ends first).
     Hang,
+    /// Hangs only requests whose path ends with this; the rest pass. The
+    /// kill drills stop a process exactly at one step of the pipeline.
+    HangOn(&'static str),
 }
 
 /// The switch; cloning shares it.
 #[derive(Clone)]
-pub struct FaultSwitch(Arc<Mutex<Fault>>);
+pub struct FaultSwitch {
+    fault: Arc<Mutex<Fault>>,
+    /// Requests held by `Hang`/`HangOn` so far.
+    hung: Arc<AtomicUsize>,
+}
 
 impl Default for FaultSwitch {
     fn default() -> Self {
-        Self(Arc::new(Mutex::new(Fault::Healthy)))
+        Self {
+            fault: Arc::new(Mutex::new(Fault::Healthy)),
+            hung: Arc::new(AtomicUsize::new(0)),
+        }
     }
 }
 
 impl FaultSwitch {
     pub fn set(&self, fault: Fault) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+        *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
     }
 
     pub fn get(&self) -> Fault {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        *self.fault.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many requests have been held so far (a drill waits for its
+    /// process to reach the hung step before killing it).
+    pub fn hung(&self) -> usize {
+        self.hung.load(Ordering::SeqCst)
     }
 
     /// `router` behind this switch.
@@ -61,8 +78,15 @@ async fn switched(State(switch): State<FaultSwitch>, request: Request, next: Nex
             response
         }
         Fault::Hang => {
+            switch.hung.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(60)).await;
             next.run(request).await
         }
+        Fault::HangOn(suffix) if request.uri().path().ends_with(suffix) => {
+            switch.hung.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            next.run(request).await
+        }
+        Fault::HangOn(_) => next.run(request).await,
     }
 }

@@ -11,6 +11,7 @@ pub mod provisioning_receiver;
 pub mod runtime_api;
 pub mod sample;
 pub mod sandbox;
+pub mod tcp_switch;
 
 /// Whether a request to one of the stand-ins carries a valid Standard
 /// Webhooks signature for `secret` (timestamp within ±300 s).

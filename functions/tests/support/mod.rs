@@ -17,6 +17,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tools::convex_stub::ConvexStub;
+use tools::fault_switch::FaultSwitch;
 use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
 use tools::polo_stub::PoloStub;
 use tools::provisioning_receiver::ProvisioningReceiver;
@@ -64,6 +65,12 @@ pub const POLO_KEY: &str = "polo_test_api_key_never_logged_7f3a";
 
 /// The services the binaries call, on loopback, with their in-memory state.
 pub struct Downstream {
+    /// In front of the Convex stand-in and the orchestrator: healthy unless
+    /// a drill sets a fault.
+    pub convex_fault: FaultSwitch,
+    pub orchestrator_fault: FaultSwitch,
+    /// Where the binaries reach DynamoDB (moto, or a drill's TcpSwitch).
+    pub dynamodb_url: String,
     pub accounts: Arc<InMemoryAccountStore>,
     pub orchestrator: Arc<InMemoryProvisioner>,
     pub convex_url: String,
@@ -96,16 +103,25 @@ pub async fn downstream_with(sample_subscriptions: bool) -> Downstream {
         }
     }
     let polo_stub = Arc::new(PoloStub::new(polo.clone(), POLO_KEY));
+    let convex_fault = FaultSwitch::default();
+    let orchestrator_fault = FaultSwitch::default();
     Downstream {
+        dynamodb_url: moto_endpoint(),
         accounts,
         orchestrator,
-        convex_url: tools::serve_on_loopback(convex.router()).await.unwrap(),
+        convex_url: tools::serve_on_loopback(convex_fault.wrap(convex.router()))
+            .await
+            .unwrap(),
         provisioning_url: format!(
             "{}/",
-            tools::serve_on_loopback(receiver.router()).await.unwrap()
+            tools::serve_on_loopback(orchestrator_fault.wrap(receiver.router()))
+                .await
+                .unwrap()
         ),
         polo_url: tools::serve_on_loopback(polo_stub.router()).await.unwrap(),
         polo,
+        convex_fault,
+        orchestrator_fault,
     }
 }
 
@@ -121,7 +137,7 @@ pub fn spawn(
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &down.dynamodb_url)
         .env("STAGE", "local")
         .env("POLO_ENVIRONMENT", "sandbox")
         .env("IDEMPOTENCY_TABLE", table)
