@@ -86,10 +86,14 @@ impl FetchResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, FetchError> {
         // Plain serde_json on the way through; only a failure is parsed
         // again to name the field (tracking the path costs on every call).
-        serde_json::from_slice(&self.body).or_else(|_| {
+        serde_json::from_slice(&self.body).map_err(|_| {
             let de = &mut serde_json::Deserializer::from_slice(&self.body);
-            serde_path_to_error::deserialize(de)
-                .map_err(|e| FetchError::Decode(e.path().to_string()))
+            match serde_path_to_error::deserialize::<_, T>(de) {
+                // Only bytes after the first value make the plain parse
+                // fail where the streaming one succeeds.
+                Ok(_) => FetchError::Decode("trailing bytes after the JSON value".into()),
+                Err(e) => FetchError::Decode(e.path().to_string()),
+            }
         })
     }
 }
@@ -384,6 +388,15 @@ mod tests {
             "{err:?}"
         );
         assert!(!err.to_string().contains("sk_live"), "{err}");
+    }
+
+    #[test]
+    fn a_response_with_bytes_after_its_json_value_does_not_decode() {
+        let err = response(r#"{"account":{"version":7}}}x"#)
+            .json::<Answer>()
+            .unwrap_err();
+
+        assert!(matches!(&err, FetchError::Decode(_)), "{err:?}");
     }
 
     #[test]

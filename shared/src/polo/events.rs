@@ -94,7 +94,7 @@ impl PoloEvent {
 }
 
 /// Why a body could not become a [`PoloEvent`]. Values are never included.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     #[error("body is not valid JSON")]
     NotJson,
@@ -104,6 +104,27 @@ pub enum ParseError {
     UnknownType(String),
     #[error("{path}: unknown value")]
     UnknownEnum { path: &'static str },
+}
+
+/// By hand: `UnknownType` keeps the raw type for the record (on-call reads
+/// which type arrived), but an error's Debug form lands in logs and must
+/// not quote the input (fuzz/regressions/parser/ holds the input that
+/// showed it did).
+impl fmt::Debug for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotJson => f.write_str("NotJson"),
+            Self::Field { path, problem } => f
+                .debug_struct("Field")
+                .field("path", path)
+                .field("problem", problem)
+                .finish(),
+            Self::UnknownType(raw) => write!(f, "UnknownType(<{} bytes>)", raw.len()),
+            Self::UnknownEnum { path } => {
+                f.debug_struct("UnknownEnum").field("path", path).finish()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +191,14 @@ fn from_slice_at<'de, T: Deserialize<'de>>(
         return Ok(parsed);
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(de);
+    // The streaming parse stops at the end of the first value, so it
+    // succeeds where the plain parse failed only on bytes after that value
+    // (`{...}}x`): not one JSON document.
+    if parsed.is_ok() {
+        return Err(ParseError::NotJson);
+    }
+    parsed.map_err(|err| {
         let inner = err.inner();
         if inner.is_syntax() || inner.is_eof() {
             return ParseError::NotJson;

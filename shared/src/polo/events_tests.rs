@@ -78,3 +78,26 @@ fn an_unknown_order_status_is_an_unknown_enum() {
         }
     );
 }
+
+#[test]
+fn a_body_with_bytes_after_its_json_value_is_not_json() {
+    let mut bytes = body("subscription.active", subscription());
+    bytes.extend_from_slice(b"}x");
+
+    let err = parse_event(&bytes).unwrap_err();
+
+    assert_eq!(err, ParseError::NotJson);
+}
+
+#[test]
+fn a_key_given_twice_is_refused_not_resolved_to_either_value() {
+    let text = String::from_utf8(body("subscription.active", subscription())).unwrap();
+    let twice = format!("{{\"type\":\"subscription.revoked\",{}", &text[1..]);
+
+    let err = parse_event(twice.as_bytes()).unwrap_err();
+
+    assert!(
+        matches!(err, ParseError::Field { ref path, problem: FieldProblem::Invalid } if path.is_empty() || path == "."),
+        "{err:?}"
+    );
+}

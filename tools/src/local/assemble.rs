@@ -347,14 +347,18 @@ fn spawn_provisioning_sync(
         loop {
             tick.tick().await;
             let run_id = uuid::Uuid::new_v4().to_string();
-            let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(50);
-            let _ = billing::handlers::provisioning_sync::run(
-                &updater,
-                accounts.as_ref(),
-                clock.as_ref(),
-                metrics.as_ref(),
-                &run_id,
-                deadline,
+            // On the domain clock, like the run itself (see pages::sync).
+            let deadline = clock.now() + time::Duration::seconds(50);
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(55),
+                billing::handlers::provisioning_sync::run(
+                    &updater,
+                    accounts.as_ref(),
+                    clock.as_ref(),
+                    metrics.as_ref(),
+                    &run_id,
+                    deadline,
+                ),
             )
             .await;
         }

@@ -259,20 +259,36 @@ pub async fn sync(State(stack): Shared) -> Response {
             .into_response();
     };
     let run = format!("local-{}", uuid::Uuid::new_v4().simple());
-    let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(50);
-    let report = billing::handlers::provisioning_sync::run(
-        &reconciler.updater,
-        reconciler.accounts.as_ref(),
-        reconciler.clock.as_ref(),
-        reconciler.metrics.as_ref(),
-        &run,
-        deadline,
+    // The run's deadline is on the clock it runs on, the domain's (a
+    // deadline on real time is a month behind a sandbox clock moved a
+    // month ahead: the run stopped before its first page). Real time bounds
+    // the whole run instead.
+    let deadline = reconciler.clock.now() + time::Duration::seconds(50);
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(55),
+        billing::handlers::provisioning_sync::run(
+            &reconciler.updater,
+            reconciler.accounts.as_ref(),
+            reconciler.clock.as_ref(),
+            reconciler.metrics.as_ref(),
+            &run,
+            deadline,
+        ),
     )
     .await;
+    let Ok(report) = report else {
+        return (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": "provisioning-sync ran out of time"})),
+        )
+            .into_response();
+    };
     match report {
         Ok(report) => Json(json!({
             "mismatched": report.mismatched,
             "acknowledged": report.acknowledged,
+            "notPushed": report.not_pushed,
+            "outOfTime": report.out_of_time,
             "oldestUnacknowledgedSeconds": report.oldest_unacknowledged_seconds,
             "oldestUnacknowledgedIntentSeconds": report.oldest_unacknowledged_intent_seconds,
         }))
