@@ -8,8 +8,10 @@
 #   3. starts the DynamoDB / Secrets Manager emulator on a free loopback port,
 #      serving one request at a time (scripts/moto_serial.py: real DynamoDB
 #      applies each conditional write atomically, moto's model takes no lock);
-#   4. runs every test (debug build, one shared target/), then the Convex
-#      suite (scripts/test-convex.sh: node_modules/ installed once, reused);
+#   4. builds the two release binaries the bad-input corpus runs through,
+#      then runs every test (debug build, one shared target/), then the
+#      Convex suite (scripts/test-convex.sh: node_modules/ installed once,
+#      reused);
 #   5. scans every log line the tests captured for test secret values;
 #   6. stops the emulator, whatever happened.
 set -euo pipefail
@@ -56,6 +58,9 @@ export MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 export TEST_LOG_DIR="$root/target/test-logs"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 unset AWS_PROFILE || true
+
+step "release builds the bad-input corpus runs (functions/tests/bad_input_corpus.rs)"
+cargo build --release --quiet -p functions --bin webhook-subscription-updated --bin webhook-payment-succeeded
 
 step "cargo test (workspace)"
 if command -v cargo-nextest >/dev/null 2>&1; then
