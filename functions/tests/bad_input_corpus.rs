@@ -257,6 +257,17 @@ async fn every_bad_input_gets_its_named_answer_from_the_release_binaries_and_cha
     if std::env::var_os("CORPUS_TABLE").is_some() {
         println!("{}", result.rows.join("\n"));
     }
+    // docs/BAD_INPUT_CORPUS.md is this run's table, row for row.
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/BAD_INPUT_CORPUS.md"),
+    )
+    .unwrap();
+    let documented: Vec<&str> = doc.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(
+        documented,
+        result.rows.iter().map(String::as_str).collect::<Vec<_>>(),
+        "docs/BAD_INPUT_CORPUS.md is not this corpus's table: rerun with CORPUS_TABLE=1 and paste it"
+    );
     assert!(
         result.rows.len() >= 80,
         "{} cases: the corpus holds at least 80",
