@@ -20,8 +20,11 @@ export PATH="$(pwd)/.tools/bin:$PATH"
 mkdir -p "fuzz/corpus/$target" "fuzz/regressions/$target"
 [ -d "fuzz/seeds/$target" ] || python3 fuzz/seed.py
 status=0
+logs=target/fuzz-logs
+mkdir -p "$logs"
 (cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-  -max_total_time="$seconds" -runs="$runs" -max_len=65536 -timeout=10 -print_final_stats=1) || status=$?
+  -max_total_time="$seconds" -runs="$runs" -max_len=65536 -timeout=10 -print_final_stats=1) \
+  2>&1 | tee "$logs/$target.log" || status=$?
 for crash in fuzz/artifacts/"$target"/*; do
   [ -f "$crash" ] || continue
   cp "$crash" "fuzz/regressions/$target/"
@@ -30,4 +33,7 @@ done
 # Keep the corpus small enough to replay in seconds.
 (cd fuzz && cargo +nightly fuzz cmin "$target" "corpus/$target" >/dev/null 2>&1) || true
 echo "corpus: $(ls "fuzz/corpus/$target" | wc -l) inputs; regressions: $(ls "fuzz/regressions/$target" | wc -l)"
+# Every line the campaign printed (panics and crash reports included),
+# scanned for the test secret values like the test command's logs.
+bash scripts/check-no-secrets.sh "$logs" || status=1
 exit $status
