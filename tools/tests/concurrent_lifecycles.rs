@@ -11,7 +11,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
-use support::start_local;
+use support::{start_local, subscription_of};
 use tools::sandbox::Sandbox;
 
 const ACCOUNTS: usize = 24;
@@ -42,24 +42,6 @@ impl Story {
     fn ends_entitled(self) -> bool {
         self == Story::RenewedThenChangedPlan
     }
-}
-
-/// The sandbox subscription of an account (its customer's external id).
-fn subscription_of(sandbox: &Sandbox, account: &str) -> String {
-    sandbox.with_state(|state, _| {
-        let customer = state
-            .customers
-            .values()
-            .find(|c| c.external_id.as_deref() == Some(account))
-            .map(|c| c.id.clone())
-            .expect("the account's customer");
-        state
-            .subscriptions
-            .values()
-            .find(|s| s.customer_id == customer)
-            .map(|s| s.id.clone())
-            .expect("the account's subscription")
-    })
 }
 
 /// The in-process sandbox behind a local stack started by the test.

@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
-use support::start_local;
+use support::{start_local, subscription_of};
 use time::Duration;
 use tools::sandbox::Sandbox;
 
@@ -25,23 +25,6 @@ enum Story {
 
 fn story(i: usize) -> Story {
     [Story::Renews, Story::RenewalFails, Story::EndsAtPeriodEnd][i % 3]
-}
-
-fn subscription_of(sandbox: &Sandbox, account: &str) -> String {
-    sandbox.with_state(|state, _| {
-        let customer = state
-            .customers
-            .values()
-            .find(|c| c.external_id.as_deref() == Some(account))
-            .map(|c| c.id.clone())
-            .expect("the account's customer");
-        state
-            .subscriptions
-            .values()
-            .find(|s| s.customer_id == customer)
-            .map(|s| s.id.clone())
-            .expect("the account's subscription")
-    })
 }
 
 fn entitlement(v: &Value) -> Value {

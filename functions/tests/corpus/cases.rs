@@ -21,7 +21,17 @@ struct Table<'a> {
     cases: Vec<Case>,
 }
 
-impl Table<'_> {
+impl<'a> Table<'a> {
+    fn new(prefix: &'a str, path: &'a str, secret: &'a str, now: i64) -> Self {
+        Self {
+            prefix,
+            path,
+            secret,
+            now,
+            cases: Vec::new(),
+        }
+    }
+
     fn id(&self, name: &str) -> String {
         format!(
             "msg_corpus_{}_{}",
@@ -61,13 +71,7 @@ pub fn transport(
     harmless: &[u8],
     harmless_answer: Expect,
 ) -> Vec<Case> {
-    let mut t = Table {
-        prefix,
-        path,
-        secret,
-        now,
-        cases: Vec::new(),
-    };
+    let mut t = Table::new(prefix, path, secret, now);
     let ok = || harmless_answer.clone();
 
     // Signatures.
@@ -243,13 +247,7 @@ pub fn subscription(
     base: &Value,
     other: &[u8],
 ) -> Vec<Case> {
-    let mut t = Table {
-        prefix,
-        path,
-        secret,
-        now,
-        cases: Vec::new(),
-    };
+    let mut t = Table::new(prefix, path, secret, now);
     let malformed = || answer(200, "parked:malformed");
     let text = serde_json::to_string(base).expect("JSON");
 
@@ -436,13 +434,7 @@ pub fn order(
     base: &Value,
     other: &[u8],
 ) -> Vec<Case> {
-    let mut t = Table {
-        prefix,
-        path,
-        secret,
-        now,
-        cases: Vec::new(),
-    };
+    let mut t = Table::new(prefix, path, secret, now);
     let malformed = || answer(200, "parked:malformed");
     // A one-off order: nothing to apply, answered and completed.
     t.signed(

@@ -397,3 +397,21 @@ pub async fn buy_existing(base: &str, checkout_url: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+/// The sandbox subscription of an account (its customer's external id).
+pub fn subscription_of(sandbox: &tools::sandbox::Sandbox, account: &str) -> String {
+    sandbox.with_state(|state, _| {
+        let customer = state
+            .customers
+            .values()
+            .find(|c| c.external_id.as_deref() == Some(account))
+            .map(|c| c.id.clone())
+            .expect("the account's customer");
+        state
+            .subscriptions
+            .values()
+            .find(|s| s.customer_id == customer)
+            .map(|s| s.id.clone())
+            .expect("the account's subscription")
+    })
+}
