@@ -341,7 +341,10 @@ pub async fn replayer(reconciler: &Reconciler) -> Result<Replayer, StartupError>
         .ok()
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| ConfigError {
-            problems: vec!["IDEMPOTENCY_TABLE is missing".to_owned()],
+            problems: vec![crate::config::Problem::new(
+                "IDEMPOTENCY_TABLE",
+                "IDEMPOTENCY_TABLE is missing",
+            )],
         })?;
     let aws = crate::aws::sdk_config().await?;
     let polo: Arc<dyn SubscriptionLookup> = reconciler.polo.clone();

@@ -67,12 +67,54 @@ pub enum SecretsLocation {
 /// Every problem found, each naming its variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}", self.problems.join("; "))
+        let messages: Vec<&str> = self.problems.iter().map(|p| p.message.as_str()).collect();
+        write!(f, "invalid configuration: {}", messages.join("; "))
+    }
+}
+
+/// One problem of one variable. The variable is kept apart so a caller
+/// (preflight) can tell which variable is at fault without reading the
+/// sentence; the sentence is what people read, and it names the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The variable at fault; empty when the problem is about several at
+    /// once (secrets split between ARNs and plain variables).
+    pub variable: String,
+    /// The whole sentence, variable included: `STAGE is missing`.
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(variable: &str, message: impl Into<String>) -> Self {
+        Self {
+            variable: variable.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A problem compares equal to its sentence, so a list of problems can be
+/// checked against the sentences people read.
+impl PartialEq<&str> for Problem {
+    fn eq(&self, other: &&str) -> bool {
+        self.message == *other
+    }
+}
+
+impl PartialEq<String> for Problem {
+    fn eq(&self, other: &String) -> bool {
+        self.message == *other
     }
 }
 
@@ -82,10 +124,14 @@ impl std::error::Error for ConfigError {}
 /// stopping at the first.
 pub(crate) struct Reader<'a> {
     pub(crate) lookup: &'a dyn Fn(&str) -> Option<String>,
-    pub(crate) problems: Vec<String>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl Reader<'_> {
+    pub(crate) fn problem(&mut self, variable: &str, message: String) {
+        self.problems.push(Problem::new(variable, message));
+    }
+
     pub(crate) fn optional(&self, name: &str) -> Option<String> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
@@ -93,7 +139,7 @@ impl Reader<'_> {
     pub(crate) fn required(&mut self, name: &str) -> Option<String> {
         let value = self.optional(name);
         if value.is_none() {
-            self.problems.push(format!("{name} is missing"));
+            self.problem(name, format!("{name} is missing"));
         }
         value
     }
@@ -108,7 +154,7 @@ impl Reader<'_> {
         let raw = raw?;
         let value = parse(raw.trim());
         if value.is_none() {
-            self.problems.push(format!("{name} must be {expected}"));
+            self.problem(name, format!("{name} must be {expected}"));
         }
         value
     }
@@ -117,17 +163,17 @@ impl Reader<'_> {
     pub(crate) fn url(&mut self, name: &str, stage: Option<Stage>) -> Option<Url> {
         let raw = self.required(name)?;
         let Ok(url) = Url::parse(raw.trim()) else {
-            self.problems
-                .push(format!("{name} must be an absolute URL"));
+            self.problem(name, format!("{name} must be an absolute URL"));
             return None;
         };
         let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         let allowed = url.scheme() == "https"
             || (url.scheme() == "http" && loopback && stage == Some(Stage::Local));
         if !allowed {
-            self.problems.push(format!(
-                "{name} must be https (plain http only to loopback with STAGE=local)"
-            ));
+            self.problem(
+                name,
+                format!("{name} must be https (plain http only to loopback with STAGE=local)"),
+            );
             return None;
         }
         Some(url)
@@ -166,7 +212,8 @@ impl Reader<'_> {
         if environment == Some(PoloEnvironment::Production)
             && url.as_ref().is_some_and(|u| u.scheme() != "https")
         {
-            self.problems.push(
+            self.problem(
+                "POLO_API_BASE_URL",
                 "POLO_API_BASE_URL must be https with POLO_ENVIRONMENT=production".to_owned(),
             );
         }
@@ -209,8 +256,11 @@ pub(crate) fn catalogue(r: &mut Reader<'_>) -> Option<Catalogue> {
     let (starter, pro, enterprise) = (starter?, pro?, enterprise?);
     Catalogue::from_lists(&starter, &pro, &enterprise)
         .map_err(|problems| {
-            r.problems
-                .extend(problems.into_iter().map(|p| p.to_string()));
+            r.problems.extend(
+                problems
+                    .into_iter()
+                    .map(|p| Problem::new(p.variable(), p.to_string())),
+            );
         })
         .ok()
 }
@@ -252,23 +302,23 @@ pub(crate) fn secrets_location(
             .collect();
         if !local {
             for var in &set {
-                r.problems
-                    .push(format!("{var} is only allowed with STAGE=local"));
+                r.problem(var, format!("{var} is only allowed with STAGE=local"));
             }
         }
         match r.optional(arn_var) {
             Some(arn) if arn.starts_with("arn:") => {
                 arns.insert(id, arn);
             }
-            Some(_) => r
-                .problems
-                .push(format!("{arn_var} must be a Secrets Manager ARN")),
+            Some(_) => r.problem(arn_var, format!("{arn_var} must be a Secrets Manager ARN")),
             None if local && set.len() == local_vars.len() => {}
-            None if local => missing.push(format!(
-                "{arn_var} is missing (or, with STAGE=local, {})",
-                local_vars.join(" and ")
+            None if local => missing.push(Problem::new(
+                arn_var,
+                format!(
+                    "{arn_var} is missing (or, with STAGE=local, {})",
+                    local_vars.join(" and ")
+                ),
             )),
-            None => missing.push(format!("{arn_var} is missing")),
+            None => missing.push(Problem::new(arn_var, format!("{arn_var} is missing"))),
         }
     }
     r.problems.extend(missing);
@@ -280,7 +330,8 @@ pub(crate) fn secrets_location(
     } else if arns.len() == needed.len() {
         Some(SecretsLocation::SecretsManager(arns))
     } else {
-        r.problems.push(
+        r.problem(
+            "",
             "secrets must all come from Secrets Manager ARNs or, with STAGE=local, all from plain variables".to_owned(),
         );
         None

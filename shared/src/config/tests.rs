@@ -337,3 +337,48 @@ fn checkout_reads_no_provisioning_secret_but_a_plan_change_does() {
         "{plan}"
     );
 }
+
+#[test]
+fn each_problem_names_its_variable_apart_from_the_sentence_that_names_it_too() {
+    let vars = with(
+        DEPLOYED,
+        &[
+            ("STAGE", ""),
+            ("POLO_PLAN_ID_PRO", "not a product"),
+            ("POLO_WEBHOOK_SECRET_ARN", "plain"),
+        ],
+    );
+
+    let err = read(&vars).unwrap_err();
+
+    let variables: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+    assert_eq!(
+        variables,
+        ["STAGE", "POLO_WEBHOOK_SECRET_ARN", "POLO_PLAN_ID_PRO"]
+    );
+    for problem in &err.problems {
+        assert!(
+            problem
+                .message
+                .starts_with(&format!("{} ", problem.variable)),
+            "{problem}"
+        );
+    }
+}
+
+#[test]
+fn the_error_reads_as_every_problems_sentence_in_order() {
+    let err = ConfigError {
+        problems: vec![
+            Problem::new("STAGE", "STAGE is missing"),
+            Problem::new("", "secrets must all come from one place"),
+        ],
+    };
+
+    let text = err.to_string();
+
+    assert_eq!(
+        text,
+        "invalid configuration: STAGE is missing; secrets must all come from one place"
+    );
+}

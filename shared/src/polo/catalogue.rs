@@ -22,6 +22,17 @@ pub enum CatalogueError {
     Duplicate { variable: &'static str },
 }
 
+impl CatalogueError {
+    /// The variable whose list is at fault.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::Empty { variable }
+            | Self::InvalidId { variable }
+            | Self::Duplicate { variable } => variable,
+        }
+    }
+}
+
 impl Catalogue {
     /// Parses the three comma lists. Every problem is named by variable.
     pub fn from_lists(

@@ -31,7 +31,7 @@
 //! input.
 
 use billing::config::Function as Deployed;
-use billing::config::{DashboardConfig, ReconcileConfig, SyncConfig, WebhookConfig};
+use billing::config::{DashboardConfig, Problem, ReconcileConfig, SyncConfig, WebhookConfig};
 use clap::{ArgGroup, Parser};
 use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
@@ -751,7 +751,7 @@ fn parser_name(function: Deployed) -> &'static str {
 }
 
 /// The parser's problems, each naming its variable (empty: it reads).
-fn parser_problems(function: Deployed, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+fn parser_problems(function: Deployed, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<Problem> {
     let result = match function {
         Deployed::Dashboard(route) => DashboardConfig::from_lookup(lookup, route).map(drop),
         Deployed::Webhook(_) | Deployed::WebhookRetry => {
@@ -789,9 +789,8 @@ fn check_functions(
         let env = environment(function);
         let lookup = |name: &str| env.get(name).cloned();
         for problem in parser_problems(kind, &lookup) {
-            let variable = problem.split_whitespace().next().unwrap_or("");
-            if !skip_variables.contains(variable) {
-                report.problem(problem, &function.binary);
+            if !skip_variables.contains(&problem.variable) {
+                report.problem(problem.message, &function.binary);
             }
         }
     }
