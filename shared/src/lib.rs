@@ -1,17 +1,30 @@
 //! The shared library behind every billing Lambda: the domain, the ports and
 //! their adapters, the Polo module, and the handlers the thin binaries run.
 //!
-//! Where things live:
-//! - [`config`]: typed configuration read once at cold start.
-//! - [`telemetry`]: JSON logs and CloudWatch Embedded Metric Format lines.
-//! - [`clock`]: the `Clock` port (real time, or a clock tests move by hand).
-//! - [`secrets`]: the `SecretSource` port, Secrets Manager and env adapters.
-//! - [`polo`]: the ONLY module that knows Polo: webhook verifier, wire types.
-//! - [`idempotency`]: the `IdempotencyStore` port (DynamoDB and in-memory).
-//! - [`webhook`]: the shared intake every webhook function runs.
-//! - [`handlers`]: one handler per function.
-//! - [`app`]: what a function builds once at cold start.
-//! - [`aws`]: the AWS SDK configuration (its HTTPS client's trust store).
+//! Where things live (every module, by what a newcomer looks for):
+//! - [`domain`]: ids, money, plan tiers, account state, the one `apply()`
+//!   transition; pure, no I/O.
+//! - [`polo`]: the ONLY module that knows Polo: webhook verifier, wire
+//!   types, events, routing, the API client and its in-memory double.
+//! - [`webhook`]: the shared intake every webhook function runs, the inbox
+//!   (`PENDING`, backoff), its retry sweep, replay, and outcome → HTTP.
+//! - [`dashboard`]: the four dashboard routes (checkout, portal, status,
+//!   change-plan) and their one error → HTTP mapping.
+//! - [`handlers`]: one handler per function (lifecycle, provisioning-sync,
+//!   reconcile, webhook-retry).
+//! - [`updater`]: read → `apply()` → compare-and-set + audit (+ push
+//!   intent) → push → acknowledge: the one path every writer takes.
+//! - [`reconcile`]: Polo's subscriptions as the truth, applied per account.
+//! - Ports and their adapters: [`accounts`] (Convex, in-memory),
+//!   [`idempotency`] (DynamoDB, in-memory), [`provisioning`] (signed HTTP
+//!   push, in-memory), [`paypal`] (the legacy cancellation), [`secrets`]
+//!   (Secrets Manager, env, cache, in-memory), [`clock`].
+//! - Edges: [`http`] (https-only, deadline-bounded, retried outbound
+//!   calls), [`signing`] (signatures on our outbound calls), [`aws`] (the
+//!   AWS SDK's configuration).
+//! - Running: [`config`] (typed configuration read once at cold start),
+//!   [`app`] (what a function builds once), [`telemetry`] (JSON logs, EMF
+//!   metrics), [`cli_args`] (the CLIs' shared habits).
 
 pub mod accounts;
 pub mod app;

@@ -1,7 +1,9 @@
 //! A minimal stand-in for the Polo API calls our functions make — get a
 //! subscription, create and get a checkout, create a customer session,
 //! change a subscription's product — over an in-memory Polo, behind a
-//! bearer-token check. The smoke tests use it until the Polo sandbox exists.
+//! bearer-token check. The binary smoke tests (functions/tests) still use
+//! it; the Polo sandbox (`tools::sandbox`) serves everything else over HTTP
+//! (issue 15 retires this one in its favour).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
