@@ -145,7 +145,7 @@ fn pipeline(c: &mut Criterion) {
         clock,
         metrics,
         handler,
-        fallback_lease: time::Duration::seconds(9),
+        fallback_lease: billing::webhook::DEFAULT_LEASE,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

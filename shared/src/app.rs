@@ -26,7 +26,6 @@ use crate::telemetry::{error_chain, EmfStdout, MetricSink};
 use crate::updater::AccountUpdater;
 use crate::webhook::{EventHandler, Intake, Replayer, Sweeper, WebhookKeys};
 use std::sync::Arc;
-use time::Duration;
 
 /// Why a function refused to start.
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +173,7 @@ pub async fn webhook_intake(endpoint: Endpoint) -> Result<Intake, StartupError> 
         clock: ports.clock,
         metrics: ports.metrics,
         handler: ports.handler,
-        fallback_lease: Duration::seconds(9),
+        fallback_lease: crate::webhook::DEFAULT_LEASE,
     })
 }
 

@@ -20,7 +20,7 @@ use billing::telemetry::InMemoryMetrics;
 use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
 use std::sync::Arc;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 /// The signature verifier over `id \n timestamp \n signature \n body`;
 /// whether it verified.
@@ -117,7 +117,7 @@ pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
             clock,
             metrics,
             handler,
-            fallback_lease: Duration::seconds(9),
+            fallback_lease: billing::webhook::DEFAULT_LEASE,
         };
         let id = "msg_fuzz";
         let signature = if signed {

@@ -19,6 +19,7 @@ use crate::accounts::AccountStore;
 use crate::clock::Clock;
 use crate::config::BillingProvider;
 use crate::domain::{AccountBilling, AccountId, PlanTier};
+use crate::http::deadline::lambda_deadline;
 use crate::polo::billing_api::BillingApi;
 use crate::polo::catalogue::Catalogue;
 use crate::telemetry::{take_cold_start, MetricSink};
@@ -192,19 +193,17 @@ impl Dashboard {
     /// clock, which the local stack moves forward.
     fn deadline(&self, lambda_deadline_ms: u64) -> OffsetDateTime {
         let budget = OffsetDateTime::now_utc() + self.settings.polo_budget;
-        let lambda = i128::from(lambda_deadline_ms) * 1_000_000;
-        match OffsetDateTime::from_unix_timestamp_nanos(lambda) {
-            Ok(deadline) if lambda_deadline_ms > 0 => budget.min(deadline - ANSWER_MARGIN),
-            _ => budget,
+        match lambda_deadline(lambda_deadline_ms) {
+            Some(deadline) => budget.min(deadline - ANSWER_MARGIN),
+            None => budget,
         }
     }
 
     fn reread_deadline(&self, deadline: OffsetDateTime, lambda_deadline_ms: u64) -> OffsetDateTime {
         let wanted = deadline.max(OffsetDateTime::now_utc()) + REREAD_BUDGET;
-        let lambda = i128::from(lambda_deadline_ms) * 1_000_000;
-        match OffsetDateTime::from_unix_timestamp_nanos(lambda) {
-            Ok(limit) if lambda_deadline_ms > 0 => wanted.min(limit - ANSWER_MARGIN),
-            _ => wanted,
+        match lambda_deadline(lambda_deadline_ms) {
+            Some(limit) => wanted.min(limit - ANSWER_MARGIN),
+            None => wanted,
         }
     }
 

@@ -327,10 +327,7 @@ pub async fn handle_scheduled(
     app: &crate::app::SyncApp,
     event: lambda_runtime::LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let deadline = i128::from(event.context.deadline)
-        .checked_mul(1_000_000)
-        .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
-        .filter(|_| event.context.deadline > 0)
+    let deadline = crate::http::deadline::lambda_deadline(event.context.deadline)
         .unwrap_or_else(|| app.clock.now() + time::Duration::seconds(50));
     // The last Convex call may start just before its deadline and take its
     // own budget: stop early enough for it to finish inside the invocation,

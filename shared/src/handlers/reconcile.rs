@@ -3,17 +3,13 @@
 //! past expiry + grace or `past_due` from Polo's own subscriptions.
 
 use crate::reconcile::Reconciler;
-use time::OffsetDateTime;
 
 /// One run per EventBridge event, bounded by the invocation's deadline.
 pub async fn handle_scheduled(
     reconciler: &Reconciler,
     event: lambda_runtime::LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let deadline = i128::from(event.context.deadline)
-        .checked_mul(1_000_000)
-        .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
-        .filter(|_| event.context.deadline > 0)
+    let deadline = crate::http::deadline::lambda_deadline(event.context.deadline)
         .map(|d| d - time::Duration::seconds(2))
         .unwrap_or_else(|| reconciler.clock.now() + time::Duration::seconds(240));
     let report = reconciler

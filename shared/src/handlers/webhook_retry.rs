@@ -3,7 +3,7 @@
 //! deadline; what it cannot finish it leaves for the next run.
 
 use crate::webhook::Sweeper;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 /// Kept back from the invocation's deadline to write the last outcome and
 /// the metrics.
@@ -16,10 +16,7 @@ pub async fn handle_scheduled(
     event: lambda_runtime::LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     let now = sweeper.clock.now();
-    let deadline = i128::from(event.context.deadline)
-        .checked_mul(1_000_000)
-        .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
-        .filter(|_| event.context.deadline > 0)
+    let deadline = crate::http::deadline::lambda_deadline(event.context.deadline)
         .and_then(|d| d.checked_sub(MARGIN))
         .unwrap_or_else(|| now.checked_add(FALLBACK).unwrap_or(now));
     let report = sweeper

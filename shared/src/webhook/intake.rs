@@ -25,6 +25,10 @@ use tracing::{error, info, warn, Instrument};
 
 /// Polo's payloads are small; anything larger is refused before reading it.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How long a claim holds when the invocation carries no deadline (a
+/// hand-built request): the webhook functions' timeout less the answer's
+/// margin, the same 9 s everywhere a claim is made.
+pub const DEFAULT_LEASE: Duration = Duration::seconds(9);
 
 /// Everything one webhook function needs, built once at cold start.
 pub struct Intake {
@@ -58,7 +62,7 @@ impl Intake {
                     clock: clock.clone(),
                     metrics: metrics.clone(),
                     handler: handler.clone(),
-                    fallback_lease: Duration::seconds(9),
+                    fallback_lease: DEFAULT_LEASE,
                 };
                 (endpoint, intake)
             })
@@ -314,8 +318,5 @@ pub(super) fn parse_reason(err: &ParseError) -> ParkReason {
 /// The claim lasts until the Lambda's deadline, so a crashed attempt's claim
 /// is free for the next retry as soon as the platform has killed it.
 fn lease_end(deadline_ms: u64, now: OffsetDateTime, fallback: Duration) -> OffsetDateTime {
-    Some(i128::from(deadline_ms))
-        .filter(|ms| *ms > 0)
-        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
-        .unwrap_or(now + fallback)
+    crate::http::deadline::lambda_deadline(deadline_ms).unwrap_or(now + fallback)
 }

@@ -11,7 +11,7 @@ pub mod replay;
 pub mod sweep;
 
 pub use answer::Answer;
-pub use intake::{Intake, MAX_BODY_BYTES};
+pub use intake::{Intake, DEFAULT_LEASE, MAX_BODY_BYTES};
 pub use keys::{KeysError, WebhookKeys};
 pub use replay::{ReplayError, ReplayOutcome, Replayer};
 pub use sweep::{SweepReport, Sweeper};
