@@ -100,7 +100,6 @@ mod tests {
             },
             &[prepared],
             NOW,
-            true,
         )
         .is_ok()
     }

@@ -336,7 +336,6 @@ fn verifies(request: &Request) -> bool {
         headers,
         &[secret],
         OffsetDateTime::now_utc().unix_timestamp(),
-        true,
     )
     .is_ok()
 }

@@ -201,14 +201,33 @@ pub enum VerifyError {
     NoSecrets,
 }
 
-/// Checks a delivery. `check_window` is false only for a replay of an event
-/// that was verified on arrival (design.md: replay skips the time window).
+/// Checks a delivery as it arrives: headers, the ±300 s window around
+/// `now_unix`, and the signature.
 pub fn verify(
     body: &[u8],
     headers: SignatureHeaders<'_>,
     secrets: &[WebhookSecret],
     now_unix: i64,
-    check_window: bool,
+) -> Result<Verified, VerifyError> {
+    check(body, headers, secrets, Some(now_unix))
+}
+
+/// Checks a replay of an event that was verified on arrival: the signature
+/// still, the time window no more (design.md: replay skips the window).
+pub fn verify_replay(
+    body: &[u8],
+    headers: SignatureHeaders<'_>,
+    secrets: &[WebhookSecret],
+) -> Result<Verified, VerifyError> {
+    check(body, headers, secrets, None)
+}
+
+/// `now_unix`: the window's centre, or `None` for no window (a replay).
+fn check(
+    body: &[u8],
+    headers: SignatureHeaders<'_>,
+    secrets: &[WebhookSecret],
+    now_unix: Option<i64>,
 ) -> Result<Verified, VerifyError> {
     let id_raw = headers.id.ok_or(VerifyError::MissingHeader(HEADER_ID))?;
     let ts_raw = headers
@@ -220,7 +239,7 @@ pub fn verify(
     let webhook_id = WebhookId::parse(id_raw)?;
 
     let timestamp = parse_timestamp(ts_raw)?;
-    if check_window {
+    if let Some(now_unix) = now_unix {
         if now_unix.saturating_sub(timestamp) > TOLERANCE_SECONDS {
             return Err(VerifyError::TimestampTooOld);
         }

@@ -194,12 +194,12 @@ impl Intake {
         })?;
         let keys = self.keys.current().await.map_err(keys_unavailable)?;
         let now_unix = now.unix_timestamp();
-        match verifier::verify(body, headers, &keys, now_unix, true) {
+        match verifier::verify(body, headers, &keys, now_unix) {
             Ok(verified) => Ok(verified),
             Err(VerifyError::SignatureMismatch) => {
                 // Perhaps the secret was rotated since it was cached.
                 let retried = match self.keys.refreshed().await.map_err(keys_unavailable)? {
-                    Some(fresh) => verifier::verify(body, headers, &fresh, now_unix, true),
+                    Some(fresh) => verifier::verify(body, headers, &fresh, now_unix),
                     None => Err(VerifyError::SignatureMismatch),
                 };
                 retried.map_err(|err| {
