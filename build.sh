@@ -8,7 +8,7 @@
 #      aws-sam-cli, cargo-lambda, ziglang), created once and put first on
 #      PATH; the aarch64-unknown-linux-gnu Rust target (rustup). Each missing
 #      tool is named.
-#   2. preflight (tools/src/bin/preflight.rs): ENV_FILE + samconfig.toml [env]
+#   2. preflight (tools/src/preflight/): ENV_FILE + samconfig.toml [env]
 #      + template.yaml; every missing or malformed variable or parameter is
 #      named and the build stops before compiling anything. When ready, it
 #      writes .aws-sam/parameters-<env>.yaml for sam deploy.

@@ -7,6 +7,7 @@ pub mod fault_switch;
 pub mod local;
 pub mod moto;
 pub mod polo_stub;
+pub mod preflight;
 pub mod provisioning_receiver;
 pub mod runtime_api;
 pub mod sample;
