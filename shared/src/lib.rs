@@ -21,7 +21,7 @@
 //!   (Secrets Manager, env, cache, in-memory), [`clock`].
 //! - Edges: [`http`] (https-only, deadline-bounded, retried outbound
 //!   calls), [`signing`] (signatures on our outbound calls), [`aws`] (the
-//!   AWS SDK's configuration).
+//!   AWS SDK's configuration), [`redact`] (what an error may say of input).
 //! - Running: [`config`] (typed configuration read once at cold start),
 //!   [`app`] (what a function builds once), [`telemetry`] (JSON logs, EMF
 //!   metrics), [`cli_args`] (the CLIs' shared habits).
@@ -41,6 +41,7 @@ pub mod paypal;
 pub mod polo;
 pub mod provisioning;
 pub mod reconcile;
+pub mod redact;
 pub mod secrets;
 pub mod signing;
 pub mod telemetry;

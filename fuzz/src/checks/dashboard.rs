@@ -48,6 +48,12 @@ pub fn dashboard(data: &[u8]) -> Option<(u16, Option<String>)> {
         // API Gateway sends a non-UTF-8 body base64-encoded, always.
         return None;
     }
+    if !query.bytes().all(uri_query_byte) {
+        // API Gateway hands over a query string that is a valid URI part
+        // (it refuses the request otherwise); lambda_http panics building
+        // a request from one that is not (fuzz/regressions/dashboard/).
+        return None;
+    }
     let Ok(request) =
         lambda_http::request::from_str(&event_json(route, sub.as_deref(), query, body, base64))
     else {
@@ -55,7 +61,7 @@ pub fn dashboard(data: &[u8]) -> Option<(u16, Option<String>)> {
         // refused); the runtime never hands such a thing to the handler.
         return None;
     };
-    super::runtime().block_on(async {
+    super::block_on(async {
         let now = OffsetDateTime::from_unix_timestamp(NOW).expect("NOW");
         let clock = Arc::new(ManualClock::new(now));
         let accounts = Arc::new(InMemoryAccountStore::default());
@@ -122,8 +128,12 @@ pub fn dashboard(data: &[u8]) -> Option<(u16, Option<String>)> {
                 "a refusal reached Polo"
             );
         }
-        assert_not_quoted(&answer, body);
-        assert_not_quoted(&answer, query.as_bytes());
+        // The free text of an answer is its message; the rest is our own
+        // vocabulary (codes, URLs we made), which an input may happen to
+        // contain without the answer quoting it.
+        let message = json["message"].as_str().unwrap_or_default();
+        assert_not_quoted(message, body);
+        assert_not_quoted(message, query.as_bytes());
         Some((status, code))
     })
 }
@@ -184,4 +194,10 @@ fn event_json(route: Route, sub: Option<&str>, query: &str, body: &[u8], base64:
             serde_json::json!({"jwt": {"claims": {"sub": sub}, "scopes": null}});
     }
     event.to_string()
+}
+
+/// A byte a URI's query may carry as it is (RFC 3986: unreserved,
+/// sub-delims, `:`, `@`, `/`, `?`, and `%` of an escape).
+fn uri_query_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
 }

@@ -39,10 +39,16 @@ pub fn assert_not_quoted(message: &str, data: &[u8]) {
     }
 }
 
-/// A current-thread runtime for one input (targets are synchronous).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
+thread_local! {
+    /// One current-thread runtime per fuzzing thread: building one per
+    /// input cost more than the intake it ran.
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("a runtime")
+        .expect("a runtime");
+}
+
+/// Runs `future` to completion (targets are synchronous).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    RUNTIME.with(|runtime| runtime.block_on(future))
 }

@@ -75,7 +75,7 @@ pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
         // API Gateway sends a non-UTF-8 body base64-encoded, always.
         return None;
     }
-    super::runtime().block_on(async {
+    super::block_on(async {
         let now = OffsetDateTime::from_unix_timestamp(NOW).expect("NOW");
         let clock = Arc::new(ManualClock::new(now));
         let secrets = Arc::new(InMemorySecretSource::default());
@@ -155,7 +155,11 @@ pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
             assert!(records.is_empty(), "an unsigned delivery reached the store");
         }
         let answer = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        assert_not_quoted(&answer, body);
+        // The free text of an answer is its `detail`; the rest is our own
+        // vocabulary (status, reason codes), which a body may happen to
+        // contain without the answer quoting it (fuzz/regressions/intake/).
+        let detail: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+        assert_not_quoted(detail["detail"].as_str().unwrap_or_default(), body);
         Some((status, records.iter().map(|r| r.status).collect()))
     })
 }

@@ -22,6 +22,7 @@ use crate::domain::{AccountBilling, AccountId, PlanTier};
 use crate::http::deadline::lambda_deadline;
 use crate::polo::billing_api::BillingApi;
 use crate::polo::catalogue::Catalogue;
+use crate::redact::{is_field_name, safe_path};
 use crate::telemetry::{take_cold_start, MetricSink};
 use crate::updater::AccountUpdater;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -238,34 +239,6 @@ fn parse_body<T: DeserializeOwned>(request: &Request) -> Result<T, DashboardErro
         let (field, problem) = describe(path, e.inner());
         DashboardError::InvalidRequest { field, problem }
     })
-}
-
-/// A field name, as opposed to an arbitrary key: structure, safe to name.
-fn is_field_name(raw: &str) -> bool {
-    let mut chars = raw.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && raw.len() <= 64
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The field path up to the first segment that is not a field name of the
-/// shape ours have (`name`, `name[3]`): a caller's odd key is never echoed.
-fn safe_path(path: &str) -> Option<String> {
-    let mut kept = Vec::new();
-    for segment in path.split('.') {
-        let name = segment.split('[').next().unwrap_or_default();
-        let indexes_ok = segment[name.len()..].split_terminator(']').all(|i| {
-            i.strip_prefix('[')
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        });
-        if !is_field_name(name) || !indexes_ok {
-            break;
-        }
-        kept.push(segment);
-    }
-    (!kept.is_empty()).then(|| kept.join("."))
 }
 
 /// The first `` `name` `` in serde's message: a field name of ours (missing,

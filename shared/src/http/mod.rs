@@ -92,7 +92,11 @@ impl FetchResponse {
                 // Only bytes after the first value make the plain parse
                 // fail where the streaming one succeeds.
                 Ok(_) => FetchError::Decode("trailing bytes after the JSON value".into()),
-                Err(e) => FetchError::Decode(e.path().to_string()),
+                // Field names only: a peer's odd key is not echoed.
+                Err(e) => FetchError::Decode(
+                    crate::redact::safe_path(&e.path().to_string())
+                        .unwrap_or_else(|| "the document".into()),
+                ),
             }
         })
     }

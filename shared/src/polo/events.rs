@@ -203,7 +203,9 @@ fn from_slice_at<'de, T: Deserialize<'de>>(
         if inner.is_syntax() || inner.is_eof() {
             return ParseError::NotJson;
         }
-        let path = err.path().to_string();
+        // Field names only, up to the first odd key (a metadata key is the
+        // sender's, not ours to echo).
+        let path = crate::redact::safe_path(&err.path().to_string()).unwrap_or_else(|| ".".into());
         let path = match (prefix.is_empty(), path.as_str()) {
             (true, p) => p.to_owned(),
             (false, ".") => prefix.to_owned(),
