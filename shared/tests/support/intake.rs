@@ -3,8 +3,8 @@
 
 use super::apigw;
 use super::polo::{envelope, signed_headers, subscription, WEBHOOK_SECRET};
+use super::recording::RecordingHandler;
 use billing::clock::{Clock, ManualClock};
-use billing::handlers::webhooks::RecordingHandler;
 use billing::idempotency::InMemoryIdempotencyStore;
 use billing::polo::events::PoloEvent;
 use billing::polo::routing::Endpoint;

@@ -8,4 +8,5 @@ pub mod intake;
 pub mod logs;
 pub mod openapi;
 pub mod polo;
+pub mod recording;
 pub mod system;

@@ -1,12 +1,11 @@
-//! An event handler that only records.
-//!
-//! A test double: records each verified, routed, claimed event (logged with
-//! its typed fields, and kept in memory) and changes nothing. The functions
-//! run [`super::lifecycle::LifecycleHandler`].
+//! An event handler that only records: the intake tests' double. It
+//! records each verified, routed, claimed event (logged with its typed
+//! fields, and kept in memory) and changes nothing. The functions run
+//! `billing::handlers::lifecycle::LifecycleHandler`.
 
-use crate::polo::events::{EventData, PoloEvent};
-use crate::webhook::{DeliveryContext, EventHandler, HandleError, Handled};
 use async_trait::async_trait;
+use billing::polo::events::{EventData, PoloEvent};
+use billing::webhook::{DeliveryContext, EventHandler, HandleError, Handled};
 use std::sync::Mutex;
 use tracing::info;
 
