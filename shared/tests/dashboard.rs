@@ -217,6 +217,24 @@ async fn an_embedded_checkout_sets_the_embed_origin_and_returns_the_client_secre
 }
 
 #[tokio::test]
+async fn a_body_with_bytes_after_its_json_value_is_refused_and_nothing_is_created() {
+    let w = world();
+
+    let (status, body) = call(
+        &w.dashboard,
+        Route::Checkout,
+        Some(ACCOUNT),
+        "",
+        Some(r#"{"planTier":"pro"}x"#),
+    )
+    .await;
+
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid_request");
+    assert!(w.polo.created_checkouts().is_empty());
+}
+
+#[tokio::test]
 async fn checkout_is_refused_while_an_entitled_polo_subscription_exists() {
     let w = world();
     w.subscribe_pro().await;

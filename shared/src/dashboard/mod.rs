@@ -234,11 +234,18 @@ fn parse_body<T: DeserializeOwned>(request: &Request) -> Result<T, DashboardErro
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = safe_path(&e.path().to_string());
         let (field, problem) = describe(path, e.inner());
         DashboardError::InvalidRequest { field, problem }
-    })
+    })?;
+    // The streaming parse stops after the first value: bytes after it
+    // (`{..}x`) make the body not one JSON document.
+    de.end().map_err(|e| {
+        let (field, problem) = describe(None, &e);
+        DashboardError::InvalidRequest { field, problem }
+    })?;
+    Ok(value)
 }
 
 /// The first `` `name` `` in serde's message: a field name of ours (missing,
