@@ -26,14 +26,35 @@ async fn main() -> ExitCode {
         base_delay: std::time::Duration::from_millis(200),
         max_delay: std::time::Duration::from_secs(20),
     };
-    let reconciler =
-        match billing::app::reconciler_with(retry, Arc::new(admin::metrics::LogMetrics)).await {
-            Ok(r) => r,
+    let ports =
+        match billing::app::reconcile_ports(retry, Arc::new(admin::metrics::LogMetrics)).await {
+            Ok(ports) => ports,
             Err(err) => {
                 eprintln!("admin: {}", billing::telemetry::error_chain(&err));
                 return ExitCode::from(2);
             }
         };
+    let updater = ports.updater();
+    let reconciler = match ports.reconciler(&updater) {
+        Ok(r) => r,
+        Err(err) => {
+            eprintln!("admin: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    // The replay and inbox commands read the inbox: IDEMPOTENCY_TABLE.
+    let inbox = || match ports.idempotency {
+        None => Err((2, "IDEMPOTENCY_TABLE is missing".to_owned())),
+        Some(_) => {
+            let handler = ports.lifecycle_handler(&updater);
+            let replayer = ports.replayer(handler.clone());
+            let sweeper = ports.sweeper(handler);
+            match (replayer, sweeper) {
+                (Ok(replayer), Ok(sweeper)) => Ok((replayer, sweeper)),
+                (Err(err), _) | (_, Err(err)) => Err((2, err.to_string())),
+            }
+        }
+    };
     let result = match cli.command {
         Command::MigratePaypal(args) => migrate_paypal(&reconciler, args, cli.json).await,
         Command::Reconcile(args) => {
@@ -42,9 +63,9 @@ async fn main() -> ExitCode {
                 .map(ended)
                 .map_err(|e| (1, e))
         }
-        Command::Replay(command) => match billing::app::replayer(&reconciler).await {
-            Err(err) => Err((2, billing::telemetry::error_chain(&err))),
-            Ok(replayer) => match command {
+        Command::Replay(command) => match inbox() {
+            Err(err) => Err(err),
+            Ok((replayer, _)) => match command {
                 ReplayCommand::List { limit } => {
                     commands::replay_list(&replayer, limit, cli.json).await
                 }
@@ -58,26 +79,18 @@ async fn main() -> ExitCode {
             .map(ended)
             .map_err(|e| (1, e)),
         },
-        Command::Inbox(command) => match billing::app::replayer(&reconciler).await {
-            Err(err) => Err((2, billing::telemetry::error_chain(&err))),
-            Ok(replayer) => {
-                let sweeper = billing::webhook::Sweeper {
-                    store: replayer.store.clone(),
-                    handler: replayer.handler.clone(),
-                    clock: replayer.clock.clone(),
-                    metrics: Arc::new(admin::metrics::LogMetrics),
-                };
-                match command {
-                    InboxCommand::List { limit } => {
-                        commands::inbox_list(&sweeper, limit, cli.json).await
-                    }
-                    InboxCommand::Retry { key } => {
-                        commands::inbox_retry(&sweeper, key.as_deref(), cli.json).await
-                    }
+        Command::Inbox(command) => match inbox() {
+            Err(err) => Err(err),
+            Ok((_, sweeper)) => match command {
+                InboxCommand::List { limit } => {
+                    commands::inbox_list(&sweeper, limit, cli.json).await
                 }
-                .map(ended)
-                .map_err(|e| (1, e))
+                InboxCommand::Retry { key } => {
+                    commands::inbox_retry(&sweeper, key.as_deref(), cli.json).await
+                }
             }
+            .map(ended)
+            .map_err(|e| (1, e)),
         },
     };
     match result {

@@ -13,7 +13,6 @@ use billing::domain::{AccountBilling, AccountId, PlanTier, Provider};
 use billing::polo::memory::InMemoryPolo;
 use billing::provisioning::InMemoryProvisioner;
 use billing::telemetry::InMemoryMetrics;
-use billing::updater::AccountUpdater;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -37,13 +36,13 @@ fn world() -> World {
         accounts.insert(AccountBilling::new(account(n)));
     }
     let polo = Arc::new(InMemoryPolo::default());
-    let updater = Arc::new(AccountUpdater {
-        accounts: accounts.clone(),
-        provisioner: Arc::new(InMemoryProvisioner::default()),
-        clock: clock.clone(),
-        metrics: Arc::new(InMemoryMetrics::default()),
-        policy: billing::domain::Policy::default(),
-    });
+    let updater = billing::ports::Ports::new(
+        accounts.clone(),
+        Arc::new(InMemoryProvisioner::default()),
+        clock.clone(),
+        Arc::new(InMemoryMetrics::default()),
+    )
+    .updater();
     World {
         accounts,
         polo: polo.clone(),

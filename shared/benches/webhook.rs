@@ -7,18 +7,16 @@ use base64::Engine;
 use billing::accounts::InMemoryAccountStore;
 use billing::clock::SystemClock;
 use billing::domain::{apply, AccountBilling, AccountId, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::idempotency::InMemoryIdempotencyStore;
 use billing::polo::catalogue::Catalogue;
 use billing::polo::events::{parse_event, EventData};
 use billing::polo::routing::Endpoint;
-use billing::polo::transform;
 use billing::polo::verifier::{sign, verify, SignatureHeaders, WebhookSecret};
+use billing::ports::Ports;
 use billing::provisioning::InMemoryProvisioner;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::MetricSink;
-use billing::updater::AccountUpdater;
-use billing::webhook::{Intake, WebhookKeys};
+use billing::webhook::WebhookKeys;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -92,7 +90,7 @@ fn parsing_and_apply(c: &mut Criterion) {
     let EventData::Subscription(wire) = &event.data else {
         unreachable!()
     };
-    let snapshot = transform::snapshot(wire, &catalogue).unwrap();
+    let snapshot = wire.snapshot(&catalogue).unwrap();
     let account = AccountBilling::new(AccountId::parse("acct_1").unwrap());
     let now = time::macros::datetime!(2026-11-24 22:00 UTC);
     c.bench_function("apply", |b| {
@@ -125,28 +123,28 @@ fn pipeline(c: &mut Criterion) {
     let accounts = Arc::new(InMemoryAccountStore::default());
     accounts.insert(AccountBilling::new(AccountId::parse("acct_1").unwrap()));
     let metrics = Arc::new(NoMetrics);
-    let handler = Arc::new(LifecycleHandler {
-        updater: Arc::new(AccountUpdater {
-            accounts,
-            provisioner: Arc::new(InMemoryProvisioner::default()),
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-            policy: Policy::default(),
-        }),
+    let ports = Ports {
+        idempotency: Some(Arc::new(InMemoryIdempotencyStore::default())),
         catalogue: Arc::new(
             Catalogue::from_lists("prod_starter", "prod_pro", "prod_enterprise").unwrap(),
         ),
-        polo: None,
-    });
-    let intake = Intake {
-        endpoint: Endpoint::SubscriptionUpdated,
-        store: Arc::new(InMemoryIdempotencyStore::default()),
-        keys,
-        clock,
-        metrics,
-        handler,
-        fallback_lease: billing::webhook::DEFAULT_LEASE,
+        ..Ports::new(
+            accounts,
+            Arc::new(InMemoryProvisioner::default()),
+            clock.clone(),
+            metrics,
+        )
     };
+    let handler = ports.lifecycle_handler(&ports.updater());
+    let intake = ports
+        .intake(
+            Endpoint::SubscriptionUpdated,
+            keys,
+            handler,
+            clock,
+            billing::webhook::DEFAULT_LEASE,
+        )
+        .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -23,7 +23,8 @@
 //!   calls), [`signing`] (signatures on our outbound calls), [`aws`] (the
 //!   AWS SDK's configuration), [`redact`] (what an error may say of input).
 //! - Running: [`config`] (typed configuration read once at cold start),
-//!   [`app`] (what a function builds once), [`telemetry`] (JSON logs, EMF
+//!   [`ports`] (the one composition root: every port, and the parts built
+//!   from them), [`app`] (what a function builds once, per kind), [`telemetry`] (JSON logs, EMF
 //!   metrics), [`cli_args`] (the CLIs' shared habits).
 
 pub mod accounts;
@@ -39,6 +40,7 @@ pub mod http;
 pub mod idempotency;
 pub mod paypal;
 pub mod polo;
+pub mod ports;
 pub mod provisioning;
 pub mod reconcile;
 pub mod redact;

@@ -9,10 +9,9 @@
 use crate::accounts::AccountStore;
 use crate::clock::Clock;
 use crate::domain::AccountId;
-use crate::polo::api::PoloError;
-use crate::polo::billing_api::BillingApi;
 use crate::polo::catalogue::Catalogue;
-use crate::polo::transform;
+use crate::polo::ports::BillingApi;
+use crate::polo::ports::PoloError;
 use crate::telemetry::{error_chain, MetricSink};
 use crate::updater::{AccountUpdater, Cause, UpdateError, UpdateOutcome};
 use std::sync::Arc;
@@ -86,18 +85,18 @@ impl Reconciler {
                 .polo
                 .list_subscriptions(account, page, deadline)
                 .await?;
-            for wire in &answer.items {
+            for found in &answer.items {
                 report.subscriptions += 1;
-                let snapshot = match transform::snapshot(wire, &self.catalogue) {
+                let snapshot = match found.snapshot(&self.catalogue) {
                     Ok(s) if &s.account_id == account => s,
                     Ok(_) => {
                         report
                             .skipped
-                            .push(format!("{}: another account's", wire.id));
+                            .push(format!("{}: another account's", found.id()));
                         continue;
                     }
                     Err(err) => {
-                        report.skipped.push(format!("{}: {err}", wire.id));
+                        report.skipped.push(format!("{}: {err}", found.id()));
                         continue;
                     }
                 };

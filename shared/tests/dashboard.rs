@@ -8,10 +8,10 @@ mod support;
 use billing::config::BillingProvider;
 use billing::dashboard::{Dashboard, Route};
 use billing::domain::{AccountBilling, AccountId, CheckoutId, PaypalLegacy, PlanTier, Provider};
-use billing::polo::billing_api::{
+use billing::polo::memory::InMemoryPolo;
+use billing::polo::ports::{
     CheckoutSession, CheckoutState, Proration, SubscriptionChange, TrialOffer,
 };
-use billing::polo::memory::InMemoryPolo;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use support::dashboard::{call, call_with, dashboard, settings};

@@ -8,11 +8,11 @@ mod support;
 use billing::config::BillingProvider;
 use billing::dashboard::Route;
 use billing::domain::{AccountId, CheckoutId, PlanTier, ProductId, SubscriptionId};
-use billing::polo::api::PoloError;
-use billing::polo::billing_api::{
+use billing::polo::client::PoloClient;
+use billing::polo::ports::PoloError;
+use billing::polo::ports::{
     BillingApi, CheckoutState, NewCheckout, Proration, SubscriptionChange, TrialOffer,
 };
-use billing::polo::client::PoloClient;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

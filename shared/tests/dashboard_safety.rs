@@ -427,7 +427,7 @@ async fn a_spent_checkout_is_stepped_over_alike_by_every_request_and_another_tie
     // Its hour is up.
     let d = dashboard(&system, polo.clone(), settings(BillingProvider::Polo));
     let spent = {
-        use billing::polo::billing_api::BillingApi;
+        use billing::polo::ports::BillingApi;
         let mut s = polo
             .get_checkout(
                 &billing::domain::CheckoutId::parse(&id).unwrap(),
@@ -435,7 +435,7 @@ async fn a_spent_checkout_is_stepped_over_alike_by_every_request_and_another_tie
             )
             .await
             .unwrap();
-        s.state = billing::polo::billing_api::CheckoutState::Expired;
+        s.state = billing::polo::ports::CheckoutState::Expired;
         s
     };
     polo.put_checkout(spent);

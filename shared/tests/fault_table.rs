@@ -11,19 +11,18 @@ mod support;
 
 use billing::accounts::{AccountStore, ConvexAccountStore, InMemoryAccountStore};
 use billing::clock::{Clock, ManualClock};
-use billing::domain::{AccountBilling, AccountId, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
+use billing::domain::{AccountBilling, AccountId};
 use billing::http::{RetryPolicy, SecureHttp};
 use billing::idempotency::{
     DynamoDbIdempotencyStore, IdempotencyStore, InMemoryIdempotencyStore, RecordStatus,
 };
-use billing::polo::api::SubscriptionLookup;
 use billing::polo::client::PoloClient;
+use billing::polo::ports::BillingApi;
 use billing::polo::routing::Endpoint;
+use billing::ports::Ports;
 use billing::provisioning::{HttpProvisioner, InMemoryProvisioner, Provisioner};
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::InMemoryMetrics;
-use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -67,7 +66,7 @@ fn rig(
     endpoint: Endpoint,
     store: Arc<dyn IdempotencyStore>,
     accounts: Arc<dyn AccountStore>,
-    polo: Option<Arc<dyn SubscriptionLookup>>,
+    polo: Option<Arc<dyn BillingApi>>,
     provisioner: Arc<dyn Provisioner>,
 ) -> Rig {
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
@@ -78,27 +77,16 @@ fn rig(
         clock.clone(),
     ))));
     let metrics = Arc::new(InMemoryMetrics::default());
-    let updater = Arc::new(AccountUpdater {
-        accounts,
-        provisioner,
-        clock: clock.clone(),
-        metrics: metrics.clone(),
-        policy: Policy::default(),
-    });
-    let handler = Arc::new(LifecycleHandler {
-        updater,
-        catalogue: Arc::new(support::system::catalogue()),
+    let ports = Ports {
         polo,
-    });
-    let intake = Intake {
-        endpoint,
-        store: store.clone(),
-        keys,
-        clock: clock.clone(),
-        metrics,
-        handler,
-        fallback_lease: Duration::seconds(9),
+        idempotency: Some(store.clone()),
+        catalogue: Arc::new(support::system::catalogue()),
+        ..Ports::new(accounts, provisioner, clock.clone(), metrics)
     };
+    let handler = ports.lifecycle_handler(&ports.updater());
+    let intake = ports
+        .intake(endpoint, keys, handler, clock.clone(), Duration::seconds(9))
+        .unwrap();
     Rig {
         intake,
         store,

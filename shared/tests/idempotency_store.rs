@@ -109,7 +109,7 @@ async fn an_expired_claim_is_taken_over_and_the_stale_claimant_is_fenced_off(
         store.defer(&stale, "fault", later).await,
         Err(StoreError::ClaimLost(_))
     ));
-    let reason = ParkReason::new("x", "y");
+    let reason = ParkReason::new(ParkCode::Other("x".into()), "y");
     assert!(matches!(
         store.park_claimed(&stale, &reason, b"{}", later).await,
         Err(StoreError::ClaimLost(_))
@@ -384,7 +384,7 @@ async fn open_records_are_listed_earliest_due_first_in_pages_until_they_finish(
         .unwrap();
     let parked = delivery("msg_open_parked", b"x");
     store
-        .park_new(&parked, &ParkReason::new("malformed", "body"), b"x")
+        .park_new(&parked, &ParkReason::new(ParkCode::Malformed, "body"), b"x")
         .await
         .unwrap();
 
@@ -459,7 +459,7 @@ async fn parking_a_claim_keeps_the_exact_payload_and_no_expiry(store: &dyn Idemp
             .unwrap(),
     );
     let reason = ParkReason::new(
-        "unknown_product",
+        ParkCode::UnknownProduct,
         "data.product_id: not in the product catalogue",
     );
     store
@@ -476,7 +476,7 @@ async fn parking_a_claim_keeps_the_exact_payload_and_no_expiry(store: &dyn Idemp
 
 async fn park_new_parks_a_fresh_key_and_reports_an_existing_one(store: &dyn IdempotencyStore) {
     let d = delivery("msg_g", b"not json");
-    let reason = ParkReason::new("malformed", "body is not valid JSON");
+    let reason = ParkReason::new(ParkCode::Malformed, "body is not valid JSON");
     assert_eq!(
         store.park_new(&d, &reason, b"not json").await.unwrap(),
         ParkOutcome::Parked
@@ -507,7 +507,7 @@ async fn a_parked_record_is_held_by_one_replay_and_stays_parked_until_it_complet
 ) {
     let d = delivery("msg_r", b"{}");
     let reason = ParkReason::new(
-        "misrouted",
+        ParkCode::Misrouted,
         "type: not handled by the subscription-created endpoint",
     );
     store.park_new(&d, &reason, b"{}").await.unwrap();
@@ -543,7 +543,7 @@ async fn a_parked_record_is_held_by_one_replay_and_stays_parked_until_it_complet
 
 async fn a_replay_hold_is_given_back_or_ends_at_its_lease(store: &dyn IdempotencyStore) {
     let d = delivery("msg_hold", b"{}");
-    let reason = ParkReason::new("unknown_product", "data.product_id");
+    let reason = ParkReason::new(ParkCode::UnknownProduct, "data.product_id");
     store.park_new(&d, &reason, b"{}").await.unwrap();
     let lease = NOW + Duration::seconds(60);
 
@@ -585,7 +585,7 @@ async fn discarding_resolves_a_parked_record_with_its_reason_and_an_expiry(
 ) {
     let d = delivery("msg_discard", b"{}");
     store
-        .park_new(&d, &ParkReason::new("unknown_account", "x"), b"{}")
+        .park_new(&d, &ParkReason::new(ParkCode::UnknownAccount, "x"), b"{}")
         .await
         .unwrap();
     let held = store
@@ -615,7 +615,7 @@ async fn discarding_resolves_a_parked_record_with_its_reason_and_an_expiry(
 }
 
 async fn only_parked_records_are_listed_for_replay(store: &dyn IdempotencyStore) {
-    let reason = ParkReason::new("malformed", "body is not valid JSON");
+    let reason = ParkReason::new(ParkCode::Malformed, "body is not valid JSON");
     for id in ["msg_p1", "msg_p2", "msg_p3"] {
         store
             .park_new(&delivery(id, b"x"), &reason, b"x")

@@ -362,16 +362,16 @@ impl AccountStore for Interleaving {
 #[tokio::test]
 async fn two_concurrent_events_for_one_account_both_land() {
     let system = System::new(NOW);
-    let updater = billing::updater::AccountUpdater {
+    let updater = billing::ports::Ports {
         accounts: Arc::new(Interleaving(system.accounts.clone())),
-        provisioner: system.provisioner.clone(),
-        clock: system.clock.clone(),
-        metrics: system.metrics.clone(),
-        policy: Default::default(),
-    };
+        ..system.ports.clone()
+    }
+    .updater();
     let catalogue = support::system::catalogue();
     let snapshot = |data| {
-        billing::polo::transform::snapshot(&serde_json::from_value(data).unwrap(), &catalogue)
+        serde_json::from_value::<billing::polo::PoloSubscription>(data)
+            .unwrap()
+            .snapshot(&catalogue)
             .unwrap()
     };
     let a = snapshot(sub(

@@ -7,39 +7,23 @@ mod support;
 
 use billing::accounts::AccountOp;
 use billing::domain::{AccountId, BillingStatus, PlanTier};
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::idempotency::{IdempotencyStore, RecordKey, RecordStatus, StoreOp};
 use billing::polo::routing::Endpoint;
 use billing::reconcile::Reconciler;
 use billing::webhook::{Handled, ReplayError, ReplayOutcome, Replayer};
-use std::sync::Arc;
-use support::system::{catalogue, sub, System, ACCOUNT};
+use support::system::{sub, System, ACCOUNT};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-10 12:00 UTC);
 
 fn reconciler(system: &System) -> Reconciler {
-    Reconciler {
-        polo: system.polo.clone(),
-        updater: system.updater.clone(),
-        accounts: system.accounts.clone(),
-        catalogue: Arc::new(catalogue()),
-        clock: system.clock.clone(),
-        metrics: system.metrics.clone(),
-    }
+    system.ports.reconciler(&system.updater).unwrap()
 }
 
 fn replayer(system: &System) -> Replayer {
-    Replayer {
-        store: system.store.clone(),
-        handler: Arc::new(LifecycleHandler {
-            updater: system.updater.clone(),
-            catalogue: Arc::new(catalogue()),
-            polo: Some(system.polo.clone()),
-        }),
-        clock: system.clock.clone(),
-    }
+    let handler = system.ports.lifecycle_handler(&system.updater);
+    system.ports.replayer(handler).unwrap()
 }
 
 fn account_id() -> AccountId {

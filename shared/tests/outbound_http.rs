@@ -7,8 +7,8 @@ mod support;
 use billing::clock::SystemClock;
 use billing::domain::{AccountBilling, AccountId, SubscriptionId};
 use billing::http::{RetryPolicy, SecureHttp};
-use billing::polo::api::{PoloError, SubscriptionLookup};
 use billing::polo::client::PoloClient;
+use billing::polo::ports::{PoloError, SubscriptionLookup};
 use billing::polo::verifier::{verify, SignatureHeaders, WebhookSecret};
 use billing::provisioning::{HttpProvisioner, ProvisionError, Provisioner, ProvisioningRequest};
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
@@ -58,7 +58,7 @@ async fn get_subscription_sends_the_exact_request_and_parses_the_answer() {
         .await
         .unwrap();
 
-    assert_eq!(found.id, "sub_1");
+    assert_eq!(found.id(), "sub_1");
     let requests = server.received_requests().await.unwrap();
     let agent = requests[0]
         .headers

@@ -7,8 +7,9 @@
 use async_trait::async_trait;
 use billing::accounts::{AccountStore, InMemoryAccountStore};
 use billing::clock::{Clock, ManualClock};
-use billing::domain::{AccountBilling, AccountId, Entitlement, PlanTier, Policy};
+use billing::domain::{AccountBilling, AccountId, Entitlement, PlanTier};
 use billing::handlers::provisioning_sync::{run, run_from, SyncReport};
+use billing::ports::Ports;
 use billing::provisioning::{
     InMemoryProvisioner, ProvisionError, Provisioner, ProvisioningRequest,
 };
@@ -76,7 +77,7 @@ struct World {
     orchestrator: Arc<Timed>,
     clock: Arc<ManualClock>,
     metrics: Arc<InMemoryMetrics>,
-    updater: AccountUpdater,
+    updater: Arc<AccountUpdater>,
 }
 
 /// `total` accounts needing a push, of which the first `refused` (in
@@ -99,13 +100,13 @@ fn world(total: usize, refused: usize, push_cost: Duration) -> World {
         attempts: Mutex::default(),
     });
     let metrics = Arc::new(InMemoryMetrics::default());
-    let updater = AccountUpdater {
-        accounts: accounts.clone(),
-        provisioner: orchestrator.clone(),
-        clock: clock.clone(),
-        metrics: metrics.clone(),
-        policy: Policy::default(),
-    };
+    let updater = Ports::new(
+        accounts.clone(),
+        orchestrator.clone(),
+        clock.clone(),
+        metrics.clone(),
+    )
+    .updater();
     World {
         accounts,
         orchestrator,

@@ -11,7 +11,7 @@ use support::{logs, polo};
 use billing::clock::Clock;
 use billing::idempotency::ParkReason;
 use billing::idempotency::{
-    BodyHash, Delivery, IdempotencyStore, RecordKey, RecordStatus, StoreOp,
+    BodyHash, Delivery, IdempotencyStore, ParkCode, RecordKey, RecordStatus, StoreOp,
 };
 use billing::polo::events::PoloEvent;
 use billing::polo::routing::Endpoint;
@@ -416,7 +416,7 @@ impl EventHandler for Refusing {
         _ctx: &DeliveryContext,
     ) -> Result<Handled, HandleError> {
         Err(HandleError::Permanent(ParkReason::new(
-            "unknown_product",
+            ParkCode::UnknownProduct,
             "data.product_id: not in the catalogue",
         )))
     }

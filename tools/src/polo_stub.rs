@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use billing::domain::{AccountId, CheckoutId, PlanTier, ProductId, SubscriptionId};
-use billing::polo::api::{PoloError, SubscriptionLookup};
-use billing::polo::billing_api::{
+use billing::polo::memory::InMemoryPolo;
+use billing::polo::ports::{
     BillingApi, CheckoutSession, NewCheckout, Proration, SubscriptionChange, TrialOffer,
 };
-use billing::polo::memory::InMemoryPolo;
+use billing::polo::ports::{PoloError, SubscriptionLookup};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;

@@ -85,7 +85,7 @@ pub fn resign_event(
 /// The subscriptions of the sample events (the `data` of every subscription
 /// event and the `subscription` embedded in orders) as Polo knows them now:
 /// the newest version of each.
-pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subscription>, String> {
+pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::PoloSubscription>, String> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(events_dir) else {
         return Ok(found);
@@ -122,13 +122,13 @@ pub fn subscriptions(events_dir: &Path) -> Result<Vec<billing::polo::wire::Subsc
             data.clone()
         };
         if let Ok(subscription) =
-            serde_json::from_value::<billing::polo::wire::Subscription>(candidate)
+            serde_json::from_value::<billing::polo::PoloSubscription>(candidate)
         {
             found.push(subscription);
         }
     }
-    found.sort_by(|a, b| a.id.cmp(&b.id).then(b.watermark().cmp(&a.watermark())));
-    found.dedup_by(|later, first| later.id == first.id);
+    found.sort_by(|a, b| a.id().cmp(b.id()).then(b.watermark().cmp(&a.watermark())));
+    found.dedup_by(|later, first| later.id() == first.id());
     Ok(found)
 }
 

@@ -12,16 +12,15 @@
 use billing::accounts::{AccountStore, ConvexAccountStore, InMemoryAccountStore};
 use billing::clock::{Clock, ManualClock};
 use billing::domain::{AccountBilling, AccountId, BillingStatus, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::http::{RetryPolicy, SecureHttp};
 use billing::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, RecordKey, RecordStatus};
 use billing::polo::catalogue::Catalogue;
 use billing::polo::routing::Endpoint;
 use billing::polo::verifier::sign;
+use billing::ports::Ports;
 use billing::provisioning::InMemoryProvisioner;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::InMemoryMetrics;
-use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, Sweeper, WebhookKeys};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -74,23 +73,23 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let metrics = Arc::new(InMemoryMetrics::default());
     let orchestrator = Arc::new(InMemoryProvisioner::default());
-    let updater = Arc::new(AccountUpdater {
+    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
+    let ports = Ports {
         accounts: Arc::new(ConvexAccountStore::new(
             http,
             format!("{convex_url}/").parse().unwrap(),
             SecretString::new(CONVEX_SECRET),
         )),
         provisioner: orchestrator.clone(),
+        polo: None,
+        paypal: None,
+        idempotency: Some(store.clone()),
         clock: clock.clone(),
         metrics: metrics.clone(),
-        policy: Policy::default(),
-    });
-    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
-    let handler = Arc::new(LifecycleHandler {
-        updater,
         catalogue: Arc::new(Catalogue::from_lists(starter, pro, enterprise).unwrap()),
-        polo: None,
-    });
+        policy: Policy::default(),
+    };
+    let handler = ports.lifecycle_handler(&ports.updater());
     let secrets = Arc::new(InMemorySecretSource::default());
     secrets.set(
         SecretId::PoloWebhook,
@@ -100,19 +99,8 @@ async fn world() -> World {
         secrets,
         clock.clone(),
     ))));
-    let intakes = Intake::for_every_endpoint(
-        store.clone(),
-        keys,
-        clock.clone(),
-        metrics.clone(),
-        handler.clone(),
-    );
-    let sweeper = Sweeper {
-        store: store.clone(),
-        handler,
-        clock: clock.clone(),
-        metrics: metrics.clone(),
-    };
+    let intakes = ports.intakes(keys, handler.clone(), clock.clone()).unwrap();
+    let sweeper = ports.sweeper(handler).unwrap();
     World {
         intakes,
         sweeper,

@@ -20,18 +20,17 @@ use aws_sdk_secretsmanager::Client as SecretsClient;
 use billing::accounts::{ConvexAccountStore, InMemoryAccountStore};
 use billing::clock::{Clock, ManualClock};
 use billing::domain::{AccountBilling, AccountId, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::http::{RetryPolicy, SecureHttp};
 use billing::idempotency::{InMemoryIdempotencyStore, RecordStatus};
 use billing::polo::catalogue::Catalogue;
 use billing::polo::routing::Endpoint;
 use billing::polo::verifier::sign;
+use billing::ports::Ports;
 use billing::provisioning::{HttpProvisioner, InMemoryProvisioner};
 use billing::secrets::{
     CachedSecretSource, SecretId, SecretString, SecretsManagerSource, SigningSecret,
 };
 use billing::telemetry::InMemoryMetrics;
-use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
 use serde_json::json;
 use std::collections::HashMap;
@@ -120,8 +119,9 @@ async fn world(re_reads: bool) -> World {
         },
     )
     .unwrap();
-    let metrics = Arc::new(InMemoryMetrics::default());
-    let updater = Arc::new(AccountUpdater {
+    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
+    let store = Arc::new(InMemoryIdempotencyStore::default());
+    let ports = Ports {
         accounts: Arc::new(ConvexAccountStore::new(
             http.clone(),
             format!("{convex_url}/").parse().unwrap(),
@@ -132,25 +132,23 @@ async fn world(re_reads: bool) -> World {
             format!("{receiver_url}/").parse().unwrap(),
             signing(SecretId::ProvisioningSigning, PROVISIONING_OLD),
         )),
+        polo: None,
+        paypal: None,
+        idempotency: Some(store.clone()),
         clock: clock.clone(),
-        metrics: metrics.clone(),
+        metrics: Arc::new(InMemoryMetrics::default()),
+        catalogue: Arc::new(Catalogue::from_lists(starter, pro, enterprise).unwrap()),
         policy: Policy::default(),
-    });
-    let (starter, pro, enterprise) = LOCAL_PRODUCTS;
-    let store = Arc::new(InMemoryIdempotencyStore::default());
-    let intake = Intake {
-        endpoint: Endpoint::SubscriptionUpdated,
-        store: store.clone(),
-        keys: Arc::new(WebhookKeys::new(cache)),
-        clock: clock.clone(),
-        metrics,
-        handler: Arc::new(LifecycleHandler {
-            updater,
-            catalogue: Arc::new(Catalogue::from_lists(starter, pro, enterprise).unwrap()),
-            polo: None,
-        }),
-        fallback_lease: Duration::seconds(9),
     };
+    let intake = ports
+        .intake(
+            Endpoint::SubscriptionUpdated,
+            Arc::new(WebhookKeys::new(cache)),
+            ports.lifecycle_handler(&ports.updater()),
+            clock.clone(),
+            Duration::seconds(9),
+        )
+        .unwrap();
     World {
         intake,
         secrets,
@@ -334,8 +332,8 @@ async fn a_container_pinned_to_the_old_secret_would_have_left_events_in_the_inbo
 #[tokio::test]
 async fn a_polo_api_key_revoked_before_the_cache_expires_is_read_again_and_nothing_fails() {
     use billing::domain::SubscriptionId;
-    use billing::polo::api::SubscriptionLookup;
     use billing::polo::client::PoloClient;
+    use billing::polo::ports::SubscriptionLookup;
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

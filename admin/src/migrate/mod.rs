@@ -14,8 +14,8 @@ pub mod rows;
 
 use billing::clock::Clock;
 use billing::domain::PaypalLegacy;
-use billing::polo::api::PoloError;
-use billing::polo::billing_api::BillingApi;
+use billing::polo::ports::BillingApi;
+use billing::polo::ports::PoloError;
 use billing::updater::{AccountUpdater, Cause, UpdateError};
 use journal::Journal;
 use report::{Outcome, ReportLine};

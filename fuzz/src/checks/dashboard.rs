@@ -10,13 +10,13 @@ use base64::Engine;
 use billing::accounts::InMemoryAccountStore;
 use billing::clock::ManualClock;
 use billing::config::BillingProvider;
-use billing::dashboard::{Code, Dashboard, Route, Settings, UrlPolicy, POLO_BUDGET};
-use billing::domain::{AccountBilling, AccountId, Policy};
+use billing::dashboard::{Code, Route, Settings, UrlPolicy, POLO_BUDGET};
+use billing::domain::{AccountBilling, AccountId};
 use billing::polo::catalogue::Catalogue;
 use billing::polo::memory::InMemoryPolo;
+use billing::ports::Ports;
 use billing::provisioning::InMemoryProvisioner;
 use billing::telemetry::InMemoryMetrics;
-use billing::updater::AccountUpdater;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use url::Url;
@@ -68,16 +68,8 @@ pub fn dashboard(data: &[u8]) -> Option<(u16, Option<String>)> {
         accounts.insert(AccountBilling::new(AccountId::parse(KNOWN).expect("KNOWN")));
         let metrics = Arc::new(InMemoryMetrics::default());
         let polo = Arc::new(InMemoryPolo::default());
-        let dashboard = Dashboard {
-            accounts: accounts.clone(),
-            updater: Arc::new(AccountUpdater {
-                accounts: accounts.clone(),
-                provisioner: Arc::new(InMemoryProvisioner::default()),
-                clock: clock.clone(),
-                metrics: metrics.clone(),
-                policy: Policy::default(),
-            }),
-            polo: polo.clone(),
+        let ports = Ports {
+            polo: Some(polo.clone()),
             catalogue: Arc::new(
                 Catalogue::from_lists(
                     "prod_local_starter",
@@ -86,10 +78,16 @@ pub fn dashboard(data: &[u8]) -> Option<(u16, Option<String>)> {
                 )
                 .expect("a catalogue"),
             ),
-            clock,
-            metrics,
-            settings: settings(),
+            ..Ports::new(
+                accounts.clone(),
+                Arc::new(InMemoryProvisioner::default()),
+                clock,
+                metrics,
+            )
         };
+        let dashboard = ports
+            .dashboard(&ports.updater(), settings())
+            .expect("the dashboard's ports");
         let before = accounts.all();
         let mut context = lambda_http::Context::default();
         context.deadline = u64::try_from((NOW + 10) * 1000).unwrap_or(0);

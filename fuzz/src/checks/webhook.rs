@@ -7,18 +7,17 @@ use super::{assert_not_quoted, NOW, SECRET};
 use base64::Engine;
 use billing::accounts::InMemoryAccountStore;
 use billing::clock::ManualClock;
-use billing::domain::{AccountBilling, AccountId, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
+use billing::domain::{AccountBilling, AccountId};
 use billing::idempotency::{InMemoryIdempotencyStore, RecordStatus};
 use billing::polo::catalogue::Catalogue;
 use billing::polo::events::parse_event;
 use billing::polo::routing::Endpoint;
 use billing::polo::verifier::{sign, verify, SignatureHeaders, WebhookSecret};
+use billing::ports::Ports;
 use billing::provisioning::InMemoryProvisioner;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::InMemoryMetrics;
-use billing::updater::AccountUpdater;
-use billing::webhook::{Intake, WebhookKeys};
+use billing::webhook::WebhookKeys;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -89,14 +88,8 @@ pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
             }
         }
         let metrics = Arc::new(InMemoryMetrics::default());
-        let handler = Arc::new(LifecycleHandler {
-            updater: Arc::new(AccountUpdater {
-                accounts,
-                provisioner: Arc::new(InMemoryProvisioner::default()),
-                clock: clock.clone(),
-                metrics: metrics.clone(),
-                policy: Policy::default(),
-            }),
+        let ports = Ports {
+            idempotency: Some(store.clone()),
             catalogue: Arc::new(
                 Catalogue::from_lists(
                     "prod_local_starter",
@@ -105,20 +98,27 @@ pub fn intake(data: &[u8]) -> Option<(u16, Vec<RecordStatus>)> {
                 )
                 .expect("a catalogue"),
             ),
-            polo: None,
-        });
-        let intake = Intake {
-            endpoint,
-            store: store.clone(),
-            keys: Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
-                secrets,
+            ..Ports::new(
+                accounts,
+                Arc::new(InMemoryProvisioner::default()),
                 clock.clone(),
-            )))),
-            clock,
-            metrics,
-            handler,
-            fallback_lease: billing::webhook::DEFAULT_LEASE,
+                metrics,
+            )
         };
+        let handler = ports.lifecycle_handler(&ports.updater());
+        let keys = Arc::new(WebhookKeys::new(Arc::new(CachedSecretSource::new(
+            secrets,
+            clock.clone(),
+        ))));
+        let intake = ports
+            .intake(
+                endpoint,
+                keys,
+                handler,
+                clock,
+                billing::webhook::DEFAULT_LEASE,
+            )
+            .expect("the intake's ports");
         let id = "msg_fuzz";
         let signature = if signed {
             sign(&SecretString::new(SECRET), id, NOW, body).expect("sign")

@@ -21,6 +21,9 @@ pub struct ReconcileConfig {
     pub provisioning_url: Url,
     pub renewal_grace: Duration,
     pub past_due_grace: Duration,
+    /// The inbox the admin CLI's replay and inbox commands read (`None`
+    /// when unset: the scheduled function never reads it).
+    pub idempotency_table: Option<String>,
 }
 
 impl ReconcileConfig {
@@ -42,6 +45,7 @@ impl ReconcileConfig {
         let provisioning_url = r.url("PROVISIONING_URL", stage);
         let renewal_grace = r.duration_or("RENEWAL_GRACE", Duration::hours(24));
         let past_due_grace = r.duration_or("PAST_DUE_GRACE", Duration::ZERO);
+        let idempotency_table = r.optional("IDEMPOTENCY_TABLE");
         match (
             (stage, polo_environment, secrets, catalogue),
             (polo_api_base_url, convex_site_url, provisioning_url),
@@ -59,6 +63,7 @@ impl ReconcileConfig {
                 provisioning_url,
                 renewal_grace,
                 past_due_grace,
+                idempotency_table,
             }),
             _ => Err(ConfigError {
                 problems: r.problems,

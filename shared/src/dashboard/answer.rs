@@ -5,7 +5,7 @@
 //! opaque (the cause chain goes to the log, never to the browser).
 
 use crate::domain::{PlanTier, Provider};
-use crate::polo::api::PoloError;
+use crate::polo::ports::PoloError;
 use crate::telemetry::error_chain;
 use lambda_http::{Body, Response};
 use serde::Serialize;

@@ -15,9 +15,8 @@
 use super::answer::{BillingResult, DashboardError};
 use super::{parse_body, sold_tier, Call, Dashboard};
 use crate::domain::{BillingStatus, Provider};
-use crate::polo::api::PoloError;
-use crate::polo::billing_api::{Proration, SubscriptionChange};
-use crate::polo::transform;
+use crate::polo::ports::PoloError;
+use crate::polo::ports::{Proration, SubscriptionChange};
 use crate::telemetry::error_chain;
 use crate::updater::Cause;
 use serde::Deserialize;
@@ -88,7 +87,7 @@ pub(super) async fn change_plan(
                 .get_subscription(&current.id, call.reread_deadline)
                 .await
             {
-                Ok(now) if now.product_id == product.as_str() => {
+                Ok(now) if now.is_on(product) => {
                     warn!(error = %error_chain(&err), "the plan change failed, but Polo's subscription shows it made");
                     now
                 }
@@ -111,7 +110,7 @@ pub(super) async fn change_plan(
         event_id: format!("plan-change:{}", call.request_id),
         event_type: "plan.changed".to_owned(),
     };
-    match transform::snapshot(&updated, &d.catalogue) {
+    match updated.snapshot(&d.catalogue) {
         Ok(snapshot) if snapshot.account_id == call.account => {
             if let Err(err) = d
                 .updater

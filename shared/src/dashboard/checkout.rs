@@ -23,7 +23,7 @@ use super::{parse_body, sold_tier, Call, Dashboard};
 use crate::config::BillingProvider;
 use crate::domain::AccountId;
 use crate::domain::{AccountBilling, Provider};
-use crate::polo::billing_api::{
+use crate::polo::ports::{
     live_subscription, CheckoutSession, CheckoutState, NewCheckout, TrialOffer,
 };
 use serde::Deserialize;

@@ -10,7 +10,7 @@ use super::answer::{BillingResult, DashboardError};
 use super::{Call, Dashboard};
 use crate::config::BillingProvider;
 use crate::domain::Provider;
-use crate::polo::api::PoloError;
+use crate::polo::ports::PoloError;
 
 pub(super) async fn portal(
     d: &Dashboard,

@@ -7,9 +7,8 @@
 use super::answer::DashboardError;
 use super::{Call, Dashboard};
 use crate::domain::{AccountBilling, CheckoutId, PlanTier, Provider};
-use crate::polo::api::PoloError;
-use crate::polo::billing_api::CheckoutState;
-use crate::polo::transform;
+use crate::polo::ports::CheckoutState;
+use crate::polo::ports::PoloError;
 use crate::updater::{Cause, UpdateError};
 use lambda_http::RequestExt;
 use serde::Serialize;
@@ -106,12 +105,14 @@ async fn confirm_checkout(
     else {
         return Ok(progress);
     };
-    let wire = d
+    let found = d
         .polo
         .get_subscription(&subscription, call.deadline)
         .await
         .map_err(DashboardError::from_polo)?;
-    let snapshot = transform::snapshot(&wire, &d.catalogue).map_err(DashboardError::internal)?;
+    let snapshot = found
+        .snapshot(&d.catalogue)
+        .map_err(DashboardError::internal)?;
     if snapshot.account_id != call.account {
         warn!(checkout_id = %id, "refused: the checkout's subscription belongs to another account");
         return Err(DashboardError::CheckoutNotFound);

@@ -191,6 +191,108 @@ fn choose(subscriptions: &[KnownSubscription], now: OffsetDateTime) -> Option<&K
     })
 }
 
+/// The fields of an account that follow from its provider's state: one
+/// value per provider, so no branch can forget to set one of them.
+struct Derived {
+    plan_tier: PlanTier,
+    billing_status: BillingStatus,
+    premium_expires_at: Option<OffsetDateTime>,
+    renews_at: Option<OffsetDateTime>,
+    cancel_at_period_end: bool,
+    trial_ends_at: Option<OffsetDateTime>,
+    desired_entitlement: Entitlement,
+}
+
+impl Derived {
+    /// No subscription: free, nothing issued.
+    const FREE: Self = Self {
+        plan_tier: PlanTier::Free,
+        billing_status: BillingStatus::None,
+        premium_expires_at: None,
+        renews_at: None,
+        cancel_at_period_end: false,
+        trial_ends_at: None,
+        desired_entitlement: Entitlement::NONE,
+    };
+
+    /// A legacy PayPal subscriber: paid through a date, never renewed here.
+    fn paypal(paypal: &PaypalLegacy, now: OffsetDateTime) -> Self {
+        let entitled = now < paypal.paid_through;
+        Self {
+            plan_tier: if entitled {
+                paypal.tier
+            } else {
+                PlanTier::Free
+            },
+            billing_status: if entitled {
+                BillingStatus::Active
+            } else {
+                BillingStatus::None
+            },
+            premium_expires_at: Some(paypal.paid_through),
+            renews_at: None,
+            cancel_at_period_end: false,
+            trial_ends_at: None,
+            desired_entitlement: if entitled {
+                Entitlement {
+                    entitled: true,
+                    tier: paypal.tier,
+                    expires_at: Some(paypal.paid_through),
+                }
+            } else {
+                Entitlement::NONE
+            },
+        }
+    }
+
+    /// The account's current Polo subscription, by design.md's lifecycle table.
+    fn polo(s: &KnownSubscription, now: OffsetDateTime) -> Self {
+        Self {
+            plan_tier: match s.status {
+                BillingStatus::Canceled | BillingStatus::None => PlanTier::Free,
+                _ => s.tier,
+            },
+            billing_status: s.status,
+            premium_expires_at: match s.status {
+                BillingStatus::Trial => s.trial_end.or(s.current_period_end),
+                BillingStatus::Canceled | BillingStatus::None => None,
+                _ => s.current_period_end,
+            },
+            renews_at: match s.status {
+                BillingStatus::Trial if !s.cancel_at_period_end => {
+                    s.trial_end.or(s.current_period_end)
+                }
+                BillingStatus::Active if !s.cancel_at_period_end => s.current_period_end,
+                _ => None,
+            },
+            cancel_at_period_end: s.cancel_at_period_end,
+            trial_ends_at: match s.status {
+                BillingStatus::Trial => s.trial_end,
+                _ => None,
+            },
+            desired_entitlement: if s.entitled(now) {
+                Entitlement {
+                    entitled: true,
+                    tier: s.tier,
+                    expires_at: s.entitled_until,
+                }
+            } else {
+                Entitlement::NONE
+            },
+        }
+    }
+
+    fn set_on(self, account: &mut AccountBilling) {
+        account.plan_tier = self.plan_tier;
+        account.billing_status = self.billing_status;
+        account.premium_expires_at = self.premium_expires_at;
+        account.renews_at = self.renews_at;
+        account.cancel_at_period_end = self.cancel_at_period_end;
+        account.trial_ends_at = self.trial_ends_at;
+        account.desired_entitlement = self.desired_entitlement;
+    }
+}
+
 fn derive(next: &mut AccountBilling, now: OffsetDateTime) {
     let current = choose(&next.subscriptions, now).cloned();
     next.current_subscription_id = current.as_ref().map(|s| s.id.clone());
@@ -212,75 +314,12 @@ fn derive(next: &mut AccountBilling, now: OffsetDateTime) {
         }
     }
 
-    if next.provider == Provider::Paypal {
-        if let Some(paypal) = &next.paypal {
-            let entitled = now < paypal.paid_through;
-            next.plan_tier = if entitled {
-                paypal.tier
-            } else {
-                PlanTier::Free
-            };
-            next.billing_status = if entitled {
-                BillingStatus::Active
-            } else {
-                BillingStatus::None
-            };
-            next.premium_expires_at = Some(paypal.paid_through);
-            next.renews_at = None;
-            next.cancel_at_period_end = false;
-            next.trial_ends_at = None;
-            next.desired_entitlement = if entitled {
-                Entitlement {
-                    entitled: true,
-                    tier: paypal.tier,
-                    expires_at: Some(paypal.paid_through),
-                }
-            } else {
-                Entitlement::NONE
-            };
-            return;
-        }
-    }
-
-    let Some(s) = current else {
-        next.plan_tier = PlanTier::Free;
-        next.billing_status = BillingStatus::None;
-        next.premium_expires_at = None;
-        next.renews_at = None;
-        next.cancel_at_period_end = false;
-        next.trial_ends_at = None;
-        next.desired_entitlement = Entitlement::NONE;
-        return;
+    let derived = match (&next.provider, &next.paypal, &current) {
+        (Provider::Paypal, Some(paypal), _) => Derived::paypal(paypal, now),
+        (_, _, Some(s)) => Derived::polo(s, now),
+        (_, _, None) => Derived::FREE,
     };
-    next.plan_tier = match s.status {
-        BillingStatus::Canceled | BillingStatus::None => PlanTier::Free,
-        _ => s.tier,
-    };
-    next.billing_status = s.status;
-    next.premium_expires_at = match s.status {
-        BillingStatus::Trial => s.trial_end.or(s.current_period_end),
-        BillingStatus::Canceled | BillingStatus::None => None,
-        _ => s.current_period_end,
-    };
-    next.renews_at = match s.status {
-        BillingStatus::Trial if !s.cancel_at_period_end => s.trial_end.or(s.current_period_end),
-        BillingStatus::Active if !s.cancel_at_period_end => s.current_period_end,
-        _ => None,
-    };
-    next.cancel_at_period_end = s.cancel_at_period_end;
-    next.trial_ends_at = match s.status {
-        BillingStatus::Trial => s.trial_end,
-        _ => None,
-    };
-    next.desired_entitlement = if s.entitled(now) {
-        Entitlement {
-            entitled: true,
-            tier: s.tier,
-            expires_at: s.entitled_until,
-        }
-    } else {
-        Entitlement::NONE
-    };
+    derived.set_on(next);
 }
 
 #[cfg(test)]

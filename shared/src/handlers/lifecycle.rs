@@ -3,13 +3,11 @@
 //! Subscription events carry the snapshot; `order.paid` carries a possibly
 //! stale one, so the subscription is fetched from Polo and that is applied.
 
-use crate::domain::SubscriptionId;
-use crate::idempotency::ParkReason;
-use crate::polo::api::{PoloError, SubscriptionLookup};
+use crate::idempotency::{ParkCode, ParkReason};
 use crate::polo::catalogue::Catalogue;
 use crate::polo::events::{EventData, PoloEvent};
-use crate::polo::transform;
-use crate::polo::wire::{Order, OrderStatus};
+use crate::polo::ports::{PoloError, SubscriptionLookup};
+use crate::polo::{OrderChange, PoloOrder};
 use crate::updater::{AccountUpdater, Cause, UpdateError, UpdateOutcome};
 use crate::webhook::{DeliveryContext, EventHandler, HandleError, Handled};
 use async_trait::async_trait;
@@ -23,7 +21,7 @@ pub struct LifecycleHandler {
     pub polo: Option<Arc<dyn SubscriptionLookup>>,
 }
 
-fn permanent(code: &str, detail: &str) -> HandleError {
+fn permanent(code: ParkCode, detail: &str) -> HandleError {
     HandleError::Permanent(ParkReason::new(code, detail))
 }
 
@@ -31,33 +29,36 @@ impl LifecycleHandler {
     /// The subscription an `order.paid` is about, as Polo has it now.
     async fn paid_subscription(
         &self,
-        order: &Order,
+        order: &PoloOrder,
         ctx: &DeliveryContext,
     ) -> Result<Option<crate::domain::SubscriptionSnapshot>, HandleError> {
-        if order.status != OrderStatus::Paid {
-            info!(status = ?order.status, "order not paid: nothing to apply");
-            return Ok(None);
-        }
-        let Some(raw_id) = order.subscription_id.as_deref() else {
-            info!("a one-off order: no subscription to apply");
-            return Ok(None);
+        let (id, order_account) = match order
+            .change()
+            .map_err(|e| HandleError::Permanent(e.park_reason()))?
+        {
+            OrderChange::NotPaid => {
+                info!(status = %order.status_name(), "order not paid: nothing to apply");
+                return Ok(None);
+            }
+            OrderChange::OneOff => {
+                info!("a one-off order: no subscription to apply");
+                return Ok(None);
+            }
+            OrderChange::Subscription { id, account } => (id, account),
         };
-        let order_account = transform::account_of(&order.customer, &order.metadata)
-            .map_err(|e| HandleError::Permanent(e.park_reason()))?;
-        let id = SubscriptionId::parse(raw_id)
-            .map_err(|_| permanent("malformed", "data.subscription_id: invalid id"))?;
         let polo = self.polo.as_ref().ok_or_else(|| {
             HandleError::Transient("no Polo client configured for order events".into())
         })?;
-        let wire = polo
+        let found = polo
             .get_subscription(&id, ctx.deadline)
             .await
             .map_err(classify_polo)?;
-        let snapshot = transform::snapshot(&wire, &self.catalogue)
+        let snapshot = found
+            .snapshot(&self.catalogue)
             .map_err(|e| HandleError::Permanent(e.park_reason()))?;
         if snapshot.account_id != order_account {
             return Err(permanent(
-                "account_mismatch",
+                ParkCode::AccountMismatch,
                 "data.customer.external_id: differs from the subscription's account",
             ));
         }
@@ -73,7 +74,8 @@ impl EventHandler for LifecycleHandler {
         ctx: &DeliveryContext,
     ) -> Result<Handled, HandleError> {
         let snapshot = match &event.data {
-            EventData::Subscription(s) => transform::snapshot(s, &self.catalogue)
+            EventData::Subscription(s) => s
+                .snapshot(&self.catalogue)
                 .map_err(|e| HandleError::Permanent(e.park_reason()))?,
             EventData::Order(order) => match self.paid_subscription(order, ctx).await? {
                 Some(snapshot) => snapshot,
@@ -93,7 +95,7 @@ impl EventHandler for LifecycleHandler {
             Ok(UpdateOutcome::Unchanged(_)) => Ok(Handled::Unchanged),
             Ok(UpdateOutcome::Stale) => Ok(Handled::Stale),
             Err(UpdateError::UnknownAccount) => Err(permanent(
-                "unknown_account",
+                ParkCode::UnknownAccount,
                 "data.customer.external_id: no such account",
             )),
             // A refusal that is not about the account (a bug or a setting on
@@ -114,11 +116,11 @@ impl EventHandler for LifecycleHandler {
 fn classify_polo(err: PoloError) -> HandleError {
     match err {
         PoloError::NotFound => permanent(
-            "unknown_subscription",
+            ParkCode::UnknownSubscription,
             "data.subscription_id: not found at Polo",
         ),
         PoloError::Validation(detail) => HandleError::Permanent(ParkReason::new(
-            "polo_refused",
+            ParkCode::PoloRefused,
             format!("data.subscription_id: refused by Polo: {detail}"),
         )),
         err @ (PoloError::Auth

@@ -13,9 +13,11 @@
 
 mod dynamodb;
 mod memory;
+mod park;
 
 pub use dynamodb::DynamoDbIdempotencyStore;
 pub use memory::{InMemoryIdempotencyStore, StoreOp};
+pub use park::{ParkCode, ParkReason};
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -126,23 +128,6 @@ impl RecordStatus {
             "COMPLETED" => Some(Self::Completed),
             "PARKED" => Some(Self::Parked),
             _ => None,
-        }
-    }
-}
-
-/// Why an event was parked: a stable code (for metrics, alarms and the
-/// replay tool) and a detail naming the field or rule, never a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParkReason {
-    pub code: String,
-    pub detail: String,
-}
-
-impl ParkReason {
-    pub fn new(code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            detail: detail.into(),
         }
     }
 }

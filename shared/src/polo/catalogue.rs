@@ -34,6 +34,16 @@ impl CatalogueError {
 }
 
 impl Catalogue {
+    /// A catalogue that knows no product, for a process that never reads a
+    /// subscription (provisioning-sync): a snapshot through it would be
+    /// parked as `unknown_product`, never given a tier.
+    pub fn empty() -> Self {
+        Self {
+            tiers: HashMap::new(),
+            sold: HashMap::new(),
+        }
+    }
+
     /// Parses the three comma lists. Every problem is named by variable.
     pub fn from_lists(
         starter: &str,

@@ -2,11 +2,12 @@
 //! layer with the API key injected per request from memory. Errors map to
 //! the typed [`PoloError`]; wire types stay in this module.
 
-use super::api::{PoloError, SubscriptionLookup};
-use super::billing_api::{
+use super::ports::{
     BillingApi, CheckoutSession, NewCheckout, PoloCustomer, PoloProduct, PortalSession,
     SubscriptionChange, SubscriptionPage,
 };
+use super::ports::{PoloError, SubscriptionLookup};
+use super::subscription::PoloSubscription;
 use super::wire;
 use crate::domain::{AccountId, CheckoutId, SubscriptionId};
 use crate::http::{FetchError, FetchRequest, SecureHttp};
@@ -176,7 +177,7 @@ impl SubscriptionLookup for PoloClient {
         &self,
         id: &SubscriptionId,
         deadline: OffsetDateTime,
-    ) -> Result<wire::Subscription, PoloError> {
+    ) -> Result<PoloSubscription, PoloError> {
         let url = self.url(&["v1", "subscriptions", id.as_str()])?;
         self.get("polo.get_subscription", url, deadline).await
     }
@@ -255,7 +256,7 @@ impl BillingApi for PoloClient {
         let page: wire::Page<wire::Subscription> =
             self.get("polo.list_subscriptions", url, deadline).await?;
         Ok(SubscriptionPage {
-            items: page.items,
+            items: page.items.into_iter().map(PoloSubscription::from).collect(),
             max_page: page.pagination.max_page,
         })
     }
@@ -265,7 +266,7 @@ impl BillingApi for PoloClient {
         id: &SubscriptionId,
         change: &SubscriptionChange,
         deadline: OffsetDateTime,
-    ) -> Result<wire::Subscription, PoloError> {
+    ) -> Result<PoloSubscription, PoloError> {
         let url = self.url(&["v1", "subscriptions", id.as_str()])?;
         let body = wire::SubscriptionUpdate::from(change);
         self.send_json(

@@ -2,6 +2,7 @@
 //! permanent (a retry delivers the same bytes), so every error names the
 //! field path and the kind of problem, never the value, and the intake parks.
 
+use super::subscription::{PoloOrder, PoloSubscription};
 use super::wire::{Order, OrderStatus, Subscription, SubscriptionStatus};
 use serde::Deserialize;
 use std::fmt;
@@ -72,8 +73,8 @@ impl fmt::Display for EventType {
 /// What an event carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventData {
-    Subscription(Box<Subscription>),
-    Order(Box<Order>),
+    Subscription(Box<PoloSubscription>),
+    Order(Box<PoloOrder>),
 }
 
 /// A parsed, typed Polo event.
@@ -87,8 +88,8 @@ impl PoloEvent {
     /// The account id Polo says this event is for (`customer.external_id`).
     pub fn external_customer_id(&self) -> Option<&str> {
         match &self.data {
-            EventData::Subscription(s) => s.customer.external_id.as_deref(),
-            EventData::Order(o) => o.customer.external_id.as_deref(),
+            EventData::Subscription(s) => s.external_customer_id(),
+            EventData::Order(o) => o.wire().customer.external_id.as_deref(),
         }
     }
 }
@@ -166,7 +167,7 @@ pub fn parse_event(body: &[u8]) -> Result<PoloEvent, ParseError> {
                     path: "data.status",
                 });
             }
-            EventData::Order(Box::new(order))
+            EventData::Order(Box::new(PoloOrder::new(order)))
         }
         _ => {
             let subscription: Subscription = from_slice_at(data, "data")?;
@@ -175,7 +176,7 @@ pub fn parse_event(body: &[u8]) -> Result<PoloEvent, ParseError> {
                     path: "data.status",
                 });
             }
-            EventData::Subscription(Box::new(subscription))
+            EventData::Subscription(Box::new(subscription.into()))
         }
     };
     Ok(PoloEvent { event_type, data })

@@ -24,7 +24,7 @@ fn a_subscription_event_parses_with_its_watermark_falling_back_to_created_at() {
         panic!("a subscription")
     };
     assert_eq!(s.watermark(), time::macros::datetime!(2026-11-01 00:00 UTC));
-    assert!(!s.cancel_at_period_end);
+    assert!(!s.wire().cancel_at_period_end);
 }
 
 #[test]

@@ -3,11 +3,12 @@
 //! an outage switch. It plays Polo's part faithfully enough for handler
 //! tests: a product change moves the subscription's product and watermark.
 
-use super::api::{PoloError, SubscriptionLookup};
-use super::billing_api::{
+use super::ports::{
     BillingApi, CheckoutSession, CheckoutState, NewCheckout, PoloCustomer, PoloProduct,
     PortalSession, SubscriptionChange, SubscriptionPage,
 };
+use super::ports::{PoloError, SubscriptionLookup};
+use super::subscription::PoloSubscription;
 use super::wire;
 use crate::domain::{AccountId, CheckoutId, CustomerId, SubscriptionId};
 use async_trait::async_trait;
@@ -18,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 
 #[derive(Debug, Default)]
 struct State {
-    subscriptions: HashMap<String, wire::Subscription>,
+    subscriptions: HashMap<String, PoloSubscription>,
     checkouts: HashMap<String, CheckoutSession>,
     created_checkouts: Vec<NewCheckout>,
     /// Idempotency-Key → the checkout it created (Polo's behaviour, assumed).
@@ -49,13 +50,13 @@ impl InMemoryPolo {
         Ok(())
     }
 
-    pub fn put_subscription(&self, subscription: wire::Subscription) {
+    pub fn put_subscription(&self, subscription: PoloSubscription) {
         self.state()
             .subscriptions
-            .insert(subscription.id.clone(), subscription);
+            .insert(subscription.id().to_owned(), subscription);
     }
 
-    pub fn subscription(&self, id: &str) -> Option<wire::Subscription> {
+    pub fn subscription(&self, id: &str) -> Option<PoloSubscription> {
         self.state().subscriptions.get(id).cloned()
     }
 
@@ -104,7 +105,7 @@ impl SubscriptionLookup for InMemoryPolo {
         &self,
         id: &SubscriptionId,
         _deadline: OffsetDateTime,
-    ) -> Result<wire::Subscription, PoloError> {
+    ) -> Result<PoloSubscription, PoloError> {
         self.enter()?;
         self.subscription(id.as_str()).ok_or(PoloError::NotFound)
     }
@@ -191,10 +192,10 @@ impl BillingApi for InMemoryPolo {
             .state()
             .subscriptions
             .values()
-            .filter(|s| s.customer.external_id.as_deref() == Some(account.as_str()))
+            .filter(|s| s.external_customer_id() == Some(account.as_str()))
             .cloned()
             .collect();
-        items.sort_by(|a, b| a.id.cmp(&b.id));
+        items.sort_by(|a, b| a.id().cmp(b.id()));
         Ok(SubscriptionPage { items, max_page: 1 })
     }
 
@@ -203,14 +204,15 @@ impl BillingApi for InMemoryPolo {
         id: &SubscriptionId,
         change: &SubscriptionChange,
         _deadline: OffsetDateTime,
-    ) -> Result<wire::Subscription, PoloError> {
+    ) -> Result<PoloSubscription, PoloError> {
         self.enter()?;
         let mut state = self.state();
         state.updates.push((id.clone(), change.clone()));
-        let subscription = state
+        let found = state
             .subscriptions
             .get_mut(id.as_str())
             .ok_or(PoloError::NotFound)?;
+        let subscription = found.wire_mut();
         match change {
             SubscriptionChange::Product { product, .. } => {
                 subscription.product_id = product.as_str().to_owned();
@@ -224,7 +226,7 @@ impl BillingApi for InMemoryPolo {
         }
         // Polo moves `modified_at` on every change: the watermark advances.
         subscription.modified_at = Some(subscription.watermark() + Duration::seconds(1));
-        Ok(subscription.clone())
+        Ok(found.clone())
     }
 
     async fn customer_for_account(

@@ -4,11 +4,16 @@
 //! the product id. Every refusal is permanent and names its field.
 
 use super::catalogue::Catalogue;
+use super::ports::{
+    CheckoutSession, CheckoutState, NewCheckout, PoloCustomer, PoloError, PoloProduct,
+    PortalSession, Proration, SubscriptionChange, TrialOffer,
+};
 use super::wire::{self, SubscriptionStatus};
 use crate::domain::{
-    AccountId, BillingStatus, CustomerId, ProductId, SubscriptionId, SubscriptionSnapshot,
+    AccountId, BillingStatus, CheckoutId, CustomerId, ProductId, SubscriptionId,
+    SubscriptionSnapshot,
 };
-use crate::idempotency::ParkReason;
+use crate::idempotency::{ParkCode, ParkReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
@@ -79,12 +84,12 @@ impl SnapshotError {
     /// The parking reason for a webhook carrying this snapshot.
     pub fn park_reason(&self) -> ParkReason {
         let code = match self {
-            Self::NoAccount => "no_account",
-            Self::AccountMismatch => "account_mismatch",
-            Self::UnknownProduct => "unknown_product",
-            Self::UnknownStatus => "unknown_enum",
-            Self::InvalidId(_) | Self::MissingDate(_) => "malformed",
-            Self::OutOfRange(_) => "out_of_range",
+            Self::NoAccount => ParkCode::NoAccount,
+            Self::AccountMismatch => ParkCode::AccountMismatch,
+            Self::UnknownProduct => ParkCode::UnknownProduct,
+            Self::UnknownStatus => ParkCode::UnknownEnum,
+            Self::InvalidId(_) | Self::MissingDate(_) => ParkCode::Malformed,
+            Self::OutOfRange(_) => ParkCode::OutOfRange,
         };
         ParkReason::new(code, self.to_string())
     }
@@ -158,6 +163,123 @@ pub fn snapshot(
         cancel_at_period_end: s.cancel_at_period_end,
         watermark: s.watermark(),
     })
+}
+
+impl From<wire::CheckoutStatus> for CheckoutState {
+    fn from(status: wire::CheckoutStatus) -> Self {
+        match status {
+            wire::CheckoutStatus::Open => Self::Open,
+            wire::CheckoutStatus::Confirmed => Self::Confirmed,
+            wire::CheckoutStatus::Succeeded => Self::Succeeded,
+            wire::CheckoutStatus::Expired => Self::Expired,
+            wire::CheckoutStatus::Failed => Self::Failed,
+            wire::CheckoutStatus::Unknown => Self::Unknown,
+        }
+    }
+}
+
+impl TryFrom<wire::Checkout> for CheckoutSession {
+    type Error = PoloError;
+    fn try_from(c: wire::Checkout) -> Result<Self, PoloError> {
+        Ok(Self {
+            id: CheckoutId::parse(&c.id).map_err(|_| PoloError::Malformed("checkout.id"))?,
+            url: c.url,
+            client_secret: c.client_secret,
+            state: c.status.into(),
+            expires_at: c.expires_at,
+            account: c
+                .external_customer_id
+                .as_deref()
+                .map(AccountId::parse)
+                .transpose()
+                .map_err(|_| PoloError::Malformed("checkout.external_customer_id"))?,
+            subscription: c
+                .subscription_id
+                .as_deref()
+                .map(SubscriptionId::parse)
+                .transpose()
+                .map_err(|_| PoloError::Malformed("checkout.subscription_id"))?,
+        })
+    }
+}
+
+impl From<wire::CustomerSession> for PortalSession {
+    fn from(s: wire::CustomerSession) -> Self {
+        // The session token is a credential: it is dropped here.
+        Self {
+            url: s.customer_portal_url,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+impl TryFrom<wire::Customer> for PoloCustomer {
+    type Error = PoloError;
+    fn try_from(c: wire::Customer) -> Result<Self, PoloError> {
+        Ok(Self {
+            id: CustomerId::parse(&c.id).map_err(|_| PoloError::Malformed("customer.id"))?,
+            account: c
+                .external_id
+                .as_deref()
+                .map(AccountId::parse)
+                .transpose()
+                .map_err(|_| PoloError::Malformed("customer.external_id"))?,
+        })
+    }
+}
+
+impl TryFrom<wire::Product> for PoloProduct {
+    type Error = PoloError;
+    fn try_from(p: wire::Product) -> Result<Self, PoloError> {
+        Ok(Self {
+            id: ProductId::parse(&p.id).map_err(|_| PoloError::Malformed("product.id"))?,
+            name: p.name,
+            archived: p.is_archived,
+        })
+    }
+}
+
+impl From<&SubscriptionChange> for wire::SubscriptionUpdate {
+    fn from(change: &SubscriptionChange) -> Self {
+        match change {
+            SubscriptionChange::Product { product, proration } => Self::Product {
+                product_id: product.as_str().to_owned(),
+                proration_behavior: match proration {
+                    Proration::ChargeNow => wire::ProrationBehavior::Invoice,
+                    Proration::NextInvoice => wire::ProrationBehavior::Prorate,
+                },
+            },
+            SubscriptionChange::CancelAtPeriodEnd(flag) => Self::CancelAtPeriodEnd {
+                cancel_at_period_end: *flag,
+            },
+            SubscriptionChange::Revoke => Self::Revoke { revoke: true },
+        }
+    }
+}
+
+impl From<&NewCheckout> for wire::CheckoutCreate {
+    fn from(c: &NewCheckout) -> Self {
+        let mut metadata = wire::Metadata::new();
+        metadata.insert("accountId".into(), c.account.as_str().into());
+        metadata.insert("planTier".into(), c.tier.as_str().into());
+        let (allow_trial, trial_interval, trial_interval_count) = match c.trial {
+            TrialOffer::ProductDefault => (true, None, None),
+            TrialOffer::Refused => (false, None, None),
+            TrialOffer::Days(days) => (true, Some(wire::TrialInterval::Day), Some(days)),
+        };
+        Self {
+            products: vec![c.product.as_str().to_owned()],
+            metadata,
+            external_customer_id: c.account.as_str().to_owned(),
+            customer_email: None,
+            success_url: c.success_url.clone(),
+            return_url: c.return_url.clone(),
+            embed_origin: c.embed_origin.clone(),
+            allow_trial,
+            trial_interval,
+            trial_interval_count,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! "Webhook answers"). 4xx bodies name the header or field and the kind of
 //! problem; 5xx bodies are opaque (the cause chain goes to the log).
 
+use crate::idempotency::ParkCode;
 use crate::polo::verifier::VerifyError;
 use lambda_http::{Body, Response};
 
@@ -15,7 +16,7 @@ pub enum Answer {
     /// Already completed or parked with the same body.
     Duplicate,
     /// Permanently unprocessable: parked with its payload (the code).
-    Parked(String),
+    Parked(ParkCode),
     /// Recorded with its payload; a transient fault downstream left it to
     /// the inbox, which retries it (nothing was half-applied).
     Accepted,
@@ -67,7 +68,7 @@ impl Answer {
             Self::Processed => json!({"status": "processed"}),
             Self::Stale => json!({"status": "stale"}),
             Self::Duplicate => json!({"status": "duplicate"}),
-            Self::Parked(code) => json!({"status": "parked", "reason": code}),
+            Self::Parked(code) => json!({"status": "parked", "reason": code.as_str()}),
             Self::Accepted => json!({"status": "accepted"}),
             Self::TooLarge => json!({
                 "error": "payload_too_large",

@@ -7,7 +7,7 @@
 //! failed delivery (Polo disables an endpoint after ten in a row).
 
 use super::{HandleError, Handled};
-use crate::idempotency::{Claim, IdempotencyStore, ParkReason};
+use crate::idempotency::{Claim, IdempotencyStore, ParkCode, ParkReason};
 use crate::telemetry::error_chain;
 use time::{Duration, OffsetDateTime};
 use tracing::{error, warn};
@@ -27,7 +27,7 @@ pub enum Finished {
     /// Applied, unchanged or stale, and recorded `COMPLETED`.
     Done(Handled),
     /// Parked with this reason code (permanent, or retries exhausted).
-    Parked(String),
+    Parked(ParkCode),
     /// A transient fault: `PENDING`, retried by the sweep (or a redelivery).
     Deferred,
     /// The outcome could not be written; the record stays `IN_PROGRESS`
@@ -68,7 +68,7 @@ pub async fn finish(
             let given_up = now - claim.first_received_at >= GIVE_UP_AFTER;
             if given_up {
                 let reason = ParkReason::new(
-                    "retries_exhausted",
+                    ParkCode::RetriesExhausted,
                     format!("transient faults for 24 h; last: {fault}"),
                 );
                 return park(store, claim, reason, payload, now).await;

@@ -11,8 +11,8 @@ use super::keys::{KeysError, WebhookKeys};
 use super::{DeliveryContext, EventHandler, Handled};
 use crate::clock::Clock;
 use crate::idempotency::{
-    BodyHash, Claim, ClaimOutcome, Delivery, IdempotencyRecord, IdempotencyStore, ParkOutcome,
-    ParkReason, RecordKey, RecordStatus,
+    BodyHash, Claim, ClaimOutcome, Delivery, IdempotencyRecord, IdempotencyStore, ParkCode,
+    ParkOutcome, ParkReason, RecordKey, RecordStatus,
 };
 use crate::polo::events::{parse_event, ParseError, PoloEvent};
 use crate::polo::routing::Endpoint;
@@ -43,32 +43,6 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// One intake per webhook endpoint over the same ports: the local server
-    /// and the end-to-end tests serve every route from one process.
-    pub fn for_every_endpoint(
-        store: Arc<dyn IdempotencyStore>,
-        keys: Arc<WebhookKeys>,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<dyn MetricSink>,
-        handler: Arc<dyn EventHandler>,
-    ) -> std::collections::HashMap<Endpoint, Intake> {
-        Endpoint::ALL
-            .into_iter()
-            .map(|endpoint| {
-                let intake = Intake {
-                    endpoint,
-                    store: store.clone(),
-                    keys: keys.clone(),
-                    clock: clock.clone(),
-                    metrics: metrics.clone(),
-                    handler: handler.clone(),
-                    fallback_lease: DEFAULT_LEASE,
-                };
-                (endpoint, intake)
-            })
-            .collect()
-    }
-
     /// Answers one delivery. Never fails: every outcome is an HTTP answer.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let context = request.lambda_context_ref();
@@ -147,7 +121,7 @@ impl Intake {
         }
         if !self.endpoint.accepts(&event.event_type) {
             let reason = ParkReason::new(
-                "misrouted",
+                ParkCode::Misrouted,
                 format!("type: not handled by the {} endpoint", self.endpoint.slug()),
             );
             // Its own key: Polo's delivery of the same id to the endpoint
@@ -280,7 +254,7 @@ impl Intake {
 
     async fn park_conflicting(&self, delivery: &Delivery, body: &[u8]) -> Answer {
         let reason = ParkReason::new(
-            "body_conflict",
+            ParkCode::BodyConflict,
             "webhook-id: already received with a different body",
         );
         let conflicting = Delivery {
@@ -308,9 +282,9 @@ fn keys_unavailable(err: KeysError) -> Answer {
 
 pub(super) fn parse_reason(err: &ParseError) -> ParkReason {
     let code = match err {
-        ParseError::NotJson | ParseError::Field { .. } => "malformed",
-        ParseError::UnknownType(_) => "unknown_event_type",
-        ParseError::UnknownEnum { .. } => "unknown_enum",
+        ParseError::NotJson | ParseError::Field { .. } => ParkCode::Malformed,
+        ParseError::UnknownType(_) => ParkCode::UnknownEventType,
+        ParseError::UnknownEnum { .. } => ParkCode::UnknownEnum,
     };
     ParkReason::new(code, err.to_string())
 }

@@ -11,7 +11,7 @@ use super::intake::parse_reason;
 use super::{DeliveryContext, EventHandler, HandleError, Handled};
 use crate::clock::Clock;
 use crate::idempotency::{
-    IdempotencyRecord, IdempotencyStore, ParkReason, RecordKey, RecordStatus, StoreError,
+    IdempotencyRecord, IdempotencyStore, ParkCode, ParkReason, RecordKey, RecordStatus, StoreError,
 };
 use crate::polo::events::parse_event;
 use crate::polo::routing::Endpoint;
@@ -131,7 +131,7 @@ impl Replayer {
             .any(|endpoint| endpoint.accepts(&event.event_type))
         {
             return Err(HandleError::Permanent(ParkReason::new(
-                "unknown_event_type",
+                ParkCode::UnknownEventType,
                 "type: not handled by any endpoint",
             )));
         }

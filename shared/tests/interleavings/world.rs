@@ -13,6 +13,7 @@ use billing::domain::{
     ProductId, SubscriptionId, SubscriptionSnapshot,
 };
 use billing::handlers::provisioning_sync;
+use billing::ports::Ports;
 use billing::provisioning::{InMemoryProvisioner, Provisioner, ProvisioningRequest};
 use billing::telemetry::InMemoryMetrics;
 use billing::updater::{AccountUpdater, Cause};
@@ -163,14 +164,14 @@ fn updater(
     world: &World,
     accounts: Arc<dyn billing::accounts::AccountStore>,
     provisioner: Arc<dyn Provisioner>,
-) -> AccountUpdater {
-    AccountUpdater {
+) -> Arc<AccountUpdater> {
+    Ports::new(
         accounts,
         provisioner,
-        clock: world.clock.clone(),
-        metrics: world.metrics.clone(),
-        policy: Policy::default(),
-    }
+        world.clock.clone(),
+        world.metrics.clone(),
+    )
+    .updater()
 }
 
 impl World {

@@ -3,10 +3,11 @@
 //! can check out, land back, and see the credentials issued.
 
 use super::apigw;
-use super::system::{catalogue, System};
+use super::system::System;
 use billing::config::BillingProvider;
 use billing::dashboard::{Code, Dashboard, Route, Settings, UrlPolicy, POLO_BUDGET};
-use billing::polo::billing_api::BillingApi;
+use billing::polo::ports::BillingApi;
+use billing::ports::Ports;
 use serde_json::Value;
 use std::sync::Arc;
 use time::Duration;
@@ -30,15 +31,12 @@ pub fn settings(provider: BillingProvider) -> Settings {
 
 /// A dashboard over the system's ports, talking to `polo`.
 pub fn dashboard(system: &System, polo: Arc<dyn BillingApi>, settings: Settings) -> Dashboard {
-    Dashboard {
-        accounts: system.accounts.clone(),
-        updater: system.updater.clone(),
-        polo,
-        catalogue: Arc::new(catalogue()),
-        clock: system.clock.clone(),
-        metrics: system.metrics.clone(),
-        settings,
+    Ports {
+        polo: Some(polo),
+        ..system.ports.clone()
     }
+    .dashboard(&system.updater, settings)
+    .unwrap()
 }
 
 /// One call as API Gateway hands it over; `sub: None` sends no claims.

@@ -39,16 +39,14 @@ impl EventHandler for RecordingHandler {
     ) -> Result<Handled, HandleError> {
         match &event.data {
             EventData::Subscription(s) => info!(
-                subscription_id = %s.id,
-                status = ?s.status,
-                product_id = %s.product_id,
+                subscription_id = %s.id(),
+                status = %s.status_name(),
                 watermark = %s.watermark(),
                 "subscription event recorded (lifecycle not applied yet)"
             ),
             EventData::Order(o) => info!(
-                order_id = %o.id,
-                subscription_id = o.subscription_id.as_deref().unwrap_or(""),
-                billing_reason = ?o.billing_reason,
+                order_id = %o.id(),
+                status = %o.status_name(),
                 "order event recorded (lifecycle not applied yet)"
             ),
         }

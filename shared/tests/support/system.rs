@@ -7,17 +7,17 @@ use super::polo::{signed_headers, WEBHOOK_SECRET};
 use billing::accounts::InMemoryAccountStore;
 use billing::clock::{Clock, ManualClock};
 use billing::domain::{AccountBilling, AccountId, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::handlers::provisioning_sync::{self, SyncReport};
 use billing::idempotency::InMemoryIdempotencyStore;
 use billing::polo::catalogue::Catalogue;
 use billing::polo::memory::InMemoryPolo;
 use billing::polo::routing::Endpoint;
+use billing::ports::Ports;
 use billing::provisioning::{InMemoryProvisioner, ProvisioningRequest};
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::InMemoryMetrics;
 use billing::updater::AccountUpdater;
-use billing::webhook::{Intake, SweepReport, Sweeper, WebhookKeys};
+use billing::webhook::{Intake, SweepReport, WebhookKeys};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +37,9 @@ pub struct System {
     pub clock: Arc<ManualClock>,
     pub metrics: Arc<InMemoryMetrics>,
     pub updater: Arc<AccountUpdater>,
+    /// The ports everything above is built from: a test that needs one
+    /// port of its own replaces it (`Ports { accounts, ..system.ports.clone() }`).
+    pub ports: Ports,
 }
 
 pub fn catalogue() -> Catalogue {
@@ -64,25 +67,20 @@ impl System {
         let polo = Arc::new(InMemoryPolo::default());
         let store = Arc::new(InMemoryIdempotencyStore::default());
         let metrics = Arc::new(InMemoryMetrics::default());
-        let updater = Arc::new(AccountUpdater {
+        let ports = Ports {
             accounts: accounts.clone(),
             provisioner: provisioner.clone(),
+            polo: Some(polo.clone()),
+            paypal: None,
+            idempotency: Some(store.clone()),
             clock: clock.clone(),
             metrics: metrics.clone(),
-            policy: Policy::default(),
-        });
-        let handler = Arc::new(LifecycleHandler {
-            updater: updater.clone(),
             catalogue: Arc::new(catalogue()),
-            polo: Some(polo.clone()),
-        });
-        let intakes = Intake::for_every_endpoint(
-            store.clone(),
-            keys,
-            clock.clone(),
-            metrics.clone(),
-            handler,
-        );
+            policy: Policy::default(),
+        };
+        let updater = ports.updater();
+        let handler = ports.lifecycle_handler(&updater);
+        let intakes = ports.intakes(keys, handler, clock.clone()).unwrap();
         Self {
             logs,
             _log_guard,
@@ -94,6 +92,7 @@ impl System {
             clock,
             metrics,
             updater,
+            ports,
         }
     }
 
@@ -166,12 +165,7 @@ impl System {
             .values()
             .next()
             .expect("the system has intakes");
-        let sweeper = Sweeper {
-            store: self.store.clone(),
-            handler: any.handler.clone(),
-            clock: self.clock.clone(),
-            metrics: self.metrics.clone(),
-        };
+        let sweeper = self.ports.sweeper(any.handler.clone()).unwrap();
         sweeper
             .run(self.clock.now() + Duration::seconds(50))
             .await

@@ -15,20 +15,19 @@ use crate::sandbox::Sandbox;
 use billing::accounts::{AccountStore, ConvexAccountStore};
 use billing::clock::{Clock, SystemClock};
 use billing::config::BillingProvider;
-use billing::dashboard::{Dashboard, Settings, UrlPolicy, POLO_BUDGET};
+use billing::dashboard::{Settings, UrlPolicy, POLO_BUDGET};
 use billing::domain::Policy;
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::http::{RetryPolicy, SecureHttp};
 use billing::idempotency::{DynamoDbIdempotencyStore, IdempotencyStore, InMemoryIdempotencyStore};
-use billing::polo::api::SubscriptionLookup;
 use billing::polo::catalogue::Catalogue;
 use billing::polo::client::PoloClient;
+use billing::ports::Ports;
 use billing::provisioning::{HttpProvisioner, InMemoryProvisioner};
 use billing::reconcile::Reconciler;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId};
 use billing::telemetry::{EmfStdout, MetricSink};
 use billing::updater::AccountUpdater;
-use billing::webhook::{Intake, WebhookKeys};
+use billing::webhook::WebhookKeys;
 use std::sync::Arc;
 use url::Url;
 
@@ -60,190 +59,65 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let mut adapters = Vec::new();
+    let mut wiring = Wiring {
+        options: &options,
+        app_url: &app_url,
+        http: SecureHttp::new(true, RetryPolicy::default()).map_err(|e| e.to_string())?,
+        memory: Memory::default(),
+        adapters: Vec::new(),
+    };
     if let Some(file) = &options.log_file {
-        adapters.push((
+        wiring.adapters.push((
             "logs",
             format!("JSON to {} (--log-format json: here)", file.display()),
         ));
     }
-
-    // Polo: the sandbox in-process (its clock is the domain's), or a real one.
-    let (sandbox, polo_base, domain_clock): (_, Url, Arc<dyn Clock>) = match &options.polo_base_url
-    {
-        Some(base) => {
-            adapters.push(("Polo", format!("{base} (real)")));
-            (None, base.clone(), Arc::new(SystemClock))
-        }
-        None => {
-            let clock = Arc::new(SandboxClock::new());
-            let sandbox_options = SandboxOptions {
-                api_key: options.polo_api_key.clone(),
-                webhook_secret: options.signing_secret()?,
-                webhook_target: Some(url(&app_url)?),
-                products_file: options.products_file.clone(),
-                retry: options.webhook_retry,
-                hang: std::time::Duration::from_secs(30),
-            };
-            let sandbox = launch(
-                bind(options.sandbox_port).await?,
-                sandbox_options,
-                clock.clone(),
-            )
-            .await?;
-            let base = url(sandbox.public_url())?;
-            adapters.push((
-                "Polo",
-                format!(
-                    "{} (the in-process sandbox; its clock is the domain's)",
-                    sandbox.public_url()
-                ),
-            ));
-            (Some(sandbox), base, clock as Arc<dyn Clock>)
-        }
-    };
-
+    let (sandbox, polo_base, domain_clock) = wiring.polo().await?;
     let secrets = Arc::new(InMemorySecretSource::default());
     secrets.set(SecretId::PoloWebhook, options.webhook_secrets.clone());
     secrets.set(SecretId::PoloApiKey, options.polo_api_key.expose());
     let secrets = Arc::new(CachedSecretSource::new(secrets, Arc::new(SystemClock)));
-    let http = SecureHttp::new(true, RetryPolicy::default()).map_err(|e| e.to_string())?;
     let polo = Arc::new(PoloClient::new(
-        http.clone(),
+        wiring.http.clone(),
         polo_base.clone(),
         secrets.clone(),
     ));
-    let mut memory = Memory::default();
-
-    let accounts: Arc<dyn AccountStore> = match &options.convex_site_url {
-        Some(site) => {
-            adapters.push(("accounts", format!("Convex at {site}")));
-            Arc::new(ConvexAccountStore::new(
-                http.clone(),
-                site.clone(),
-                options.convex_signing_secret.clone(),
-            ))
-        }
-        None => {
-            adapters.push((
-                "accounts",
-                "in memory (acct_local_1..3; /dev/token adds more)".into(),
-            ));
-            let store = seeded_accounts()?;
-            memory.accounts = Some(store.clone());
-            store
-        }
-    };
-
-    // Each committed change prints its line on the terminal (human mode).
-    let accounts: Arc<dyn AccountStore> = Arc::new(super::changes::PrintingAccounts(accounts));
-
-    let orchestrator = Arc::new(InMemoryProvisioner::default());
-    let receiver = Arc::new(ProvisioningReceiver::new(
-        orchestrator.clone(),
-        options.provisioning_signing_secret.expose(),
-    )?);
-    let push_url = match &options.provisioning_url {
-        Some(u) => {
-            adapters.push(("provisioning", format!("{u} (real)")));
-            u.clone()
-        }
-        None => {
-            memory.orchestrator = Some(orchestrator);
-            let u = url(&format!("{app_url}/dev/provisioning"))?;
-            adapters.push((
-                "provisioning",
-                format!("signed pushes to the embedded orchestrator, {u}"),
-            ));
-            u
-        }
-    };
-    let provisioner = Arc::new(HttpProvisioner::new(
-        http.clone(),
-        push_url,
-        options.provisioning_signing_secret.clone(),
-    ));
-
-    let store: Arc<dyn IdempotencyStore> = match &options.dynamodb_endpoint {
-        Some(endpoint) => {
-            adapters.push((
-                "idempotency",
-                format!(
-                    "DynamoDB at {endpoint}, table {}",
-                    options.idempotency_table
-                ),
-            ));
-            Arc::new(dynamodb_store(endpoint, &options.idempotency_table).await?)
-        }
-        None => {
-            adapters.push(("idempotency", "in memory".into()));
-            let store = Arc::new(InMemoryIdempotencyStore::default());
-            memory.store = Some(store.clone());
-            store
-        }
-    };
-
+    let (provisioner, receiver) = wiring.provisioning()?;
     let (starter, pro, enterprise) = &options.plans;
-    let catalogue = Arc::new(
-        Catalogue::from_lists(starter, pro, enterprise)
-            .map_err(|e| format!("POLO_PLAN_ID_*: {e:?}"))?,
-    );
-    // Human mode: the metrics join the JSON logs in their file.
-    let metrics: Arc<dyn MetricSink> = match &options.log_file {
-        Some(file) => Arc::new(super::console::EmfToFile::open(file)?),
-        None => Arc::new(EmfStdout),
-    };
-    let updater = Arc::new(AccountUpdater {
-        accounts: accounts.clone(),
+    let ports = Ports {
+        accounts: wiring.accounts()?,
         provisioner,
+        polo: Some(polo),
+        paypal: None,
+        idempotency: Some(wiring.idempotency().await?),
         clock: domain_clock.clone(),
-        metrics: metrics.clone(),
-        policy: Policy::default(),
-    });
-    let handler = Arc::new(LifecycleHandler {
-        updater: updater.clone(),
-        catalogue: catalogue.clone(),
-        polo: Some(polo.clone() as Arc<dyn SubscriptionLookup>),
-    });
-    // Signature windows and claim leases run on real time (design.md).
-    let keys = Arc::new(WebhookKeys::new(secrets));
-    let intakes =
-        Intake::for_every_endpoint(store, keys, Arc::new(SystemClock), metrics.clone(), handler);
-    let app_base_url = match &options.app_base_url {
-        Some(u) => u.clone(),
-        None => url(&app_url)?,
-    };
-    let reconciler = Arc::new(Reconciler {
-        polo: polo.clone(),
-        updater: updater.clone(),
-        accounts: accounts.clone(),
-        catalogue: catalogue.clone(),
-        clock: domain_clock.clone(),
-        metrics: metrics.clone(),
-    });
-    let dashboard = Dashboard {
-        accounts: accounts.clone(),
-        updater: updater.clone(),
-        polo,
-        catalogue,
-        clock: domain_clock.clone(),
-        metrics: metrics.clone(),
-        settings: Settings {
-            urls: UrlPolicy {
-                allowed_hosts: polo_base
-                    .host_str()
-                    .map(|h| vec![h.to_ascii_lowercase()])
-                    .unwrap_or_default(),
-                allow_loopback_http: true,
-                app_base_url,
-            },
-            billing_provider: BillingProvider::Polo,
-            paypal_checkout_url: url("https://www.paypal.com/checkoutnow")?,
-            paypal_manage_url: url("https://www.paypal.com/myaccount/autopay")?,
-            account_id_claim: "sub".into(),
-            polo_budget: POLO_BUDGET,
+        // Human mode: the metrics join the JSON logs in their file.
+        metrics: match &options.log_file {
+            Some(file) => Arc::new(super::console::EmfToFile::open(file)?),
+            None => Arc::new(EmfStdout),
         },
+        catalogue: Arc::new(
+            Catalogue::from_lists(starter, pro, enterprise)
+                .map_err(|e| format!("POLO_PLAN_ID_*: {e:?}"))?,
+        ),
+        policy: Policy::default(),
     };
+    let updater = ports.updater();
+    // Signature windows and claim leases run on real time (design.md).
+    let intakes = ports
+        .intakes(
+            Arc::new(WebhookKeys::new(secrets)),
+            ports.lifecycle_handler(&updater),
+            Arc::new(SystemClock),
+        )
+        .map_err(|e| e.to_string())?;
+    let reconciler = Arc::new(ports.reconciler(&updater).map_err(|e| e.to_string())?);
+    let dashboard = ports
+        .dashboard(&updater, wiring.settings(&polo_base)?)
+        .map_err(|e| e.to_string())?;
+    let Wiring {
+        memory, adapters, ..
+    } = wiring;
     let stack = Arc::new(LocalStack {
         intakes,
         dashboard: Some(dashboard),
@@ -261,7 +135,7 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
             eprintln!("local server stopped: {err}");
         }
     });
-    spawn_provisioning_sync(updater, accounts, domain_clock, metrics);
+    spawn_provisioning_sync(updater, ports.accounts, domain_clock, ports.metrics);
     spawn_reconcile(reconciler);
     if let Some(sweeper) = stack.sweeper() {
         spawn_webhook_retry(sweeper);
@@ -272,6 +146,158 @@ pub async fn start(options: LocalOptions) -> Result<Running, String> {
         stack,
         adapters,
     })
+}
+
+/// Chooses each port's adapter, embedded or real, and records the choice
+/// for the start-up lines (`adapters`) and the `/dev/*` pages (`memory`).
+struct Wiring<'a> {
+    options: &'a LocalOptions,
+    app_url: &'a str,
+    http: SecureHttp,
+    memory: Memory,
+    adapters: Vec<(&'static str, String)>,
+}
+
+impl Wiring<'_> {
+    /// Polo: the sandbox in-process (its clock is the domain's), or a real one.
+    async fn polo(&mut self) -> Result<(Option<Arc<Sandbox>>, Url, Arc<dyn Clock>), String> {
+        let options = self.options;
+        if let Some(base) = &options.polo_base_url {
+            self.adapters.push(("Polo", format!("{base} (real)")));
+            return Ok((None, base.clone(), Arc::new(SystemClock)));
+        }
+        let clock = Arc::new(SandboxClock::new());
+        let sandbox_options = SandboxOptions {
+            api_key: options.polo_api_key.clone(),
+            webhook_secret: options.signing_secret()?,
+            webhook_target: Some(url(self.app_url)?),
+            products_file: options.products_file.clone(),
+            retry: options.webhook_retry,
+            hang: std::time::Duration::from_secs(30),
+        };
+        let sandbox = launch(
+            bind(options.sandbox_port).await?,
+            sandbox_options,
+            clock.clone(),
+        )
+        .await?;
+        let base = url(sandbox.public_url())?;
+        self.adapters.push((
+            "Polo",
+            format!(
+                "{} (the in-process sandbox; its clock is the domain's)",
+                sandbox.public_url()
+            ),
+        ));
+        Ok((Some(sandbox), base, clock))
+    }
+
+    /// Convex, or the in-memory store seeded with the local accounts; each
+    /// committed change prints its line on the terminal (human mode).
+    fn accounts(&mut self) -> Result<Arc<dyn AccountStore>, String> {
+        let accounts: Arc<dyn AccountStore> = match &self.options.convex_site_url {
+            Some(site) => {
+                self.adapters
+                    .push(("accounts", format!("Convex at {site}")));
+                Arc::new(ConvexAccountStore::new(
+                    self.http.clone(),
+                    site.clone(),
+                    self.options.convex_signing_secret.clone(),
+                ))
+            }
+            None => {
+                self.adapters.push((
+                    "accounts",
+                    "in memory (acct_local_1..3; /dev/token adds more)".into(),
+                ));
+                let store = seeded_accounts()?;
+                self.memory.accounts = Some(store.clone());
+                store
+            }
+        };
+        Ok(Arc::new(super::changes::PrintingAccounts(accounts)))
+    }
+
+    /// The real signed push, to a real orchestrator or to the embedded one
+    /// behind `/dev/provisioning` (whose receiver checks the signature).
+    fn provisioning(
+        &mut self,
+    ) -> Result<(Arc<HttpProvisioner>, Arc<ProvisioningReceiver>), String> {
+        let orchestrator = Arc::new(InMemoryProvisioner::default());
+        let receiver = Arc::new(ProvisioningReceiver::new(
+            orchestrator.clone(),
+            self.options.provisioning_signing_secret.expose(),
+        )?);
+        let push_url = match &self.options.provisioning_url {
+            Some(u) => {
+                self.adapters.push(("provisioning", format!("{u} (real)")));
+                u.clone()
+            }
+            None => {
+                self.memory.orchestrator = Some(orchestrator);
+                let u = url(&format!("{}/dev/provisioning", self.app_url))?;
+                self.adapters.push((
+                    "provisioning",
+                    format!("signed pushes to the embedded orchestrator, {u}"),
+                ));
+                u
+            }
+        };
+        let provisioner = Arc::new(HttpProvisioner::new(
+            self.http.clone(),
+            push_url,
+            self.options.provisioning_signing_secret.clone(),
+        ));
+        Ok((provisioner, receiver))
+    }
+
+    /// DynamoDB (an emulator's table is created if missing), or in memory.
+    async fn idempotency(&mut self) -> Result<Arc<dyn IdempotencyStore>, String> {
+        let options = self.options;
+        match &options.dynamodb_endpoint {
+            Some(endpoint) => {
+                self.adapters.push((
+                    "idempotency",
+                    format!(
+                        "DynamoDB at {endpoint}, table {}",
+                        options.idempotency_table
+                    ),
+                ));
+                Ok(Arc::new(
+                    dynamodb_store(endpoint, &options.idempotency_table).await?,
+                ))
+            }
+            None => {
+                self.adapters.push(("idempotency", "in memory".into()));
+                let store = Arc::new(InMemoryIdempotencyStore::default());
+                self.memory.store = Some(store.clone());
+                Ok(store)
+            }
+        }
+    }
+
+    /// The dashboard's settings: Polo's host is the only one its URLs may
+    /// name, over loopback http (`STAGE=local` rules).
+    fn settings(&self, polo_base: &Url) -> Result<Settings, String> {
+        Ok(Settings {
+            urls: UrlPolicy {
+                allowed_hosts: polo_base
+                    .host_str()
+                    .map(|h| vec![h.to_ascii_lowercase()])
+                    .unwrap_or_default(),
+                allow_loopback_http: true,
+                app_base_url: match &self.options.app_base_url {
+                    Some(u) => u.clone(),
+                    None => url(self.app_url)?,
+                },
+            },
+            billing_provider: BillingProvider::Polo,
+            paypal_checkout_url: url("https://www.paypal.com/checkoutnow")?,
+            paypal_manage_url: url("https://www.paypal.com/myaccount/autopay")?,
+            account_id_claim: "sub".into(),
+            polo_budget: POLO_BUDGET,
+        })
+    }
 }
 
 async fn dynamodb_store(endpoint: &Url, table: &str) -> Result<DynamoDbIdempotencyStore, String> {

@@ -31,16 +31,15 @@ use billing::accounts::InMemoryAccountStore;
 use billing::clock::SystemClock;
 use billing::dashboard::{Dashboard, Route};
 use billing::domain::{AccountBilling, AccountId, Policy};
-use billing::handlers::lifecycle::LifecycleHandler;
 use billing::idempotency::InMemoryIdempotencyStore;
 use billing::polo::catalogue::Catalogue;
 use billing::polo::memory::InMemoryPolo;
 use billing::polo::routing::Endpoint;
+use billing::ports::Ports;
 use billing::provisioning::InMemoryProvisioner;
 use billing::reconcile::Reconciler;
 use billing::secrets::{CachedSecretSource, InMemorySecretSource, SecretId, SecretString};
 use billing::telemetry::EmfStdout;
-use billing::updater::AccountUpdater;
 use billing::webhook::{Intake, WebhookKeys};
 use jwt::DevJwt;
 use std::collections::HashMap;
@@ -124,19 +123,21 @@ impl LocalStack {
         for subscription in crate::sample::subscriptions(events_dir)? {
             polo.put_subscription(subscription);
         }
-        let metrics = Arc::new(EmfStdout);
-        let handler = Arc::new(LifecycleHandler {
-            updater: Arc::new(AccountUpdater {
-                accounts: accounts.clone(),
-                provisioner: orchestrator.clone(),
-                clock: clock.clone(),
-                metrics: metrics.clone(),
-                policy: Policy::default(),
-            }),
-            catalogue: Arc::new(local_catalogue()?),
+        let ports = Ports {
+            accounts: accounts.clone(),
+            provisioner: orchestrator.clone(),
             polo: Some(polo),
-        });
-        let intakes = Intake::for_every_endpoint(store.clone(), keys, clock, metrics, handler);
+            paypal: None,
+            idempotency: Some(store.clone()),
+            clock: clock.clone(),
+            metrics: Arc::new(EmfStdout),
+            catalogue: Arc::new(local_catalogue()?),
+            policy: Policy::default(),
+        };
+        let handler = ports.lifecycle_handler(&ports.updater());
+        let intakes = ports
+            .intakes(keys, handler, clock)
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             intakes,
             dashboard: None,

@@ -98,7 +98,7 @@ pub async fn state(State(stack): Shared) -> Json<serde_json::Value> {
                 "endpoint": r.delivery.endpoint,
                 "eventType": r.delivery.event_type,
                 "accountId": r.delivery.account_id,
-                "parkReason": r.park_reason.map(|p| p.code),
+                "parkReason": r.park_reason.map(|p| String::from(p.code)),
                 "attempts": r.attempts,
                 "lastFault": r.last_fault,
                 "nextAttemptAt": r.next_attempt_at.and_then(|t| t.format(&Rfc3339).ok()),

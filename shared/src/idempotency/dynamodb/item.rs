@@ -210,7 +210,10 @@ pub fn record_from_item(
     let status =
         RecordStatus::parse(&status_raw).ok_or_else(|| r.corrupt(Attr::Status, "unknown value"))?;
     let park_reason = match (r.string(Attr::ParkReason)?, r.string(Attr::ParkDetail)?) {
-        (Some(code), detail) => Some(ParkReason::new(code, detail.unwrap_or_default())),
+        (Some(code), detail) => Some(ParkReason::new(
+            ParkCode::parse(&code),
+            detail.unwrap_or_default(),
+        )),
         (None, _) => None,
     };
     Ok(IdempotencyRecord {

@@ -214,7 +214,7 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
     ) -> Result<(), StoreError> {
         let mut u = Update::default()
             .set(Attr::Status, s(RecordStatus::Parked.as_str()))
-            .set(Attr::ParkReason, s(&reason.code))
+            .set(Attr::ParkReason, s(reason.code.as_str()))
             .set(Attr::ParkDetail, s(&reason.detail))
             .set(Attr::Payload, AttributeValue::B(payload.to_vec().into()))
             .remove(&OPEN_ONLY)
@@ -230,7 +230,7 @@ impl IdempotencyStore for DynamoDbIdempotencyStore {
         payload: &[u8],
     ) -> Result<ParkOutcome, StoreError> {
         let mut item = item::delivery_item(delivery, RecordStatus::Parked);
-        item.insert(Attr::ParkReason.name().into(), s(&reason.code));
+        item.insert(Attr::ParkReason.name().into(), s(reason.code.as_str()));
         item.insert(Attr::ParkDetail.name().into(), s(&reason.detail));
         item.insert(
             Attr::Payload.name().into(),

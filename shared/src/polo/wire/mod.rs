@@ -6,8 +6,7 @@ mod checkout;
 
 pub use checkout::{
     Checkout, CheckoutCreate, CheckoutStatus, CustomerCreate, CustomerSession,
-    CustomerSessionCreate, Page, Pagination, Product, ProrationBehavior, SubscriptionUpdate,
-    TrialInterval,
+    CustomerSessionCreate, Page, Product, ProrationBehavior, SubscriptionUpdate, TrialInterval,
 };
 
 use serde::{Deserialize, Serialize};

@@ -1,13 +1,52 @@
-//! What the dashboard functions may ask Polo, in our own types. The HTTP
-//! client implements [`BillingApi`] over the hardened fetch layer and
-//! converts Polo's wire types here (`TryFrom`), so no handler sees a wire
-//! checkout, session, customer or product.
+//! The Polo API as ports: everything the rest of the crate may ask Polo, in
+//! our own types, and the typed errors it gets back. The HTTP client
+//! (`client`) implements them over the hardened fetch layer and converts
+//! Polo's answers in `transform` (`From`/`TryFrom`); `memory::InMemoryPolo`
+//! implements them for unit tests. No wire type appears here.
 
-use super::api::{PoloError, SubscriptionLookup};
-use super::wire;
+use super::subscription::PoloSubscription;
 use crate::domain::{AccountId, CheckoutId, CustomerId, PlanTier, ProductId, SubscriptionId};
 use async_trait::async_trait;
 use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoloError {
+    #[error("Polo refused our credentials")]
+    Auth,
+    #[error("not found at Polo")]
+    NotFound,
+    #[error("conflict at Polo")]
+    Conflict,
+    /// Polo's `detail`, which names the offending field.
+    #[error("Polo refused the request: {0}")]
+    Validation(String),
+    #[error("rate limited by Polo")]
+    RateLimited { retry_after_seconds: Option<u64> },
+    /// Polo answered 2xx with a body that breaks its contract (names the field).
+    #[error("Polo answered a malformed {0}")]
+    Malformed(&'static str),
+    /// Unreachable, timed out, or 5xx after retries.
+    #[error("Polo unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl PoloError {
+    /// Worth retrying later (by Polo's redelivery or the caller).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable(_))
+    }
+}
+
+/// Reads a subscription's current state (the payment-succeeded handler
+/// trusts this over the possibly stale copy embedded in `order.paid`).
+#[async_trait]
+pub trait SubscriptionLookup: Send + Sync {
+    async fn get_subscription(
+        &self,
+        id: &SubscriptionId,
+        deadline: OffsetDateTime,
+    ) -> Result<PoloSubscription, PoloError>;
+}
 
 /// Whether a checkout offers a trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,13 +162,13 @@ pub struct PoloProduct {
 /// One page of an account's subscriptions (1-based `page`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubscriptionPage {
-    pub items: Vec<wire::Subscription>,
+    pub items: Vec<PoloSubscription>,
     pub max_page: u32,
 }
 
-/// The dashboard's Polo calls. Subscriptions stay `wire::Subscription`
-/// because they go through `transform::snapshot` with the catalogue, as
-/// webhook snapshots do.
+/// The dashboard's Polo calls. Subscriptions come back as
+/// [`PoloSubscription`], which becomes a domain snapshot only through the
+/// catalogue, as webhook snapshots do.
 #[async_trait]
 pub trait BillingApi: SubscriptionLookup {
     async fn create_checkout(
@@ -163,7 +202,7 @@ pub trait BillingApi: SubscriptionLookup {
         id: &SubscriptionId,
         change: &SubscriptionChange,
         deadline: OffsetDateTime,
-    ) -> Result<wire::Subscription, PoloError>;
+    ) -> Result<PoloSubscription, PoloError>;
 
     /// `None` when Polo has no customer for the account.
     async fn customer_for_account(
@@ -188,17 +227,6 @@ pub trait BillingApi: SubscriptionLookup {
 /// (an account has one or two; this only bounds a misbehaving answer).
 const MAX_SUBSCRIPTION_PAGES: u32 = 20;
 
-/// Whether Polo still counts this subscription: anything but `canceled`,
-/// `incomplete_expired` or an `ended_at` — `trialing`, `active` (also when
-/// scheduled to cancel), `past_due`, `incomplete`, `unpaid`, `paused`, and a
-/// status we do not know yet (refusing a checkout is the safe side).
-fn has_not_ended(s: &wire::Subscription) -> bool {
-    !matches!(
-        s.status,
-        wire::SubscriptionStatus::Canceled | wire::SubscriptionStatus::IncompleteExpired
-    ) && s.ended_at.is_none()
-}
-
 /// The account's first Polo subscription that has not ended, asked of Polo
 /// itself: our account record can be behind (a webhook not landed yet, a
 /// second tab, a subscription made in Polo's own UI). `None`: none.
@@ -210,136 +238,14 @@ pub async fn live_subscription(
     let mut page = 1;
     loop {
         let found = polo.list_subscriptions(account, page, deadline).await?;
-        if let Some(live) = found.items.iter().find(|s| has_not_ended(s)) {
-            return SubscriptionId::parse(&live.id)
+        if let Some(live) = found.items.iter().find(|s| s.has_not_ended()) {
+            return SubscriptionId::parse(live.id())
                 .map(Some)
-                .map_err(|_| malformed("subscription.id"));
+                .map_err(|_| PoloError::Malformed("subscription.id"));
         }
         if page >= found.max_page.min(MAX_SUBSCRIPTION_PAGES) {
             return Ok(None);
         }
         page += 1;
-    }
-}
-
-/// A wire field that did not parse into our type: Polo broke its contract.
-fn malformed(field: &'static str) -> PoloError {
-    PoloError::Malformed(field)
-}
-
-impl From<wire::CheckoutStatus> for CheckoutState {
-    fn from(status: wire::CheckoutStatus) -> Self {
-        match status {
-            wire::CheckoutStatus::Open => Self::Open,
-            wire::CheckoutStatus::Confirmed => Self::Confirmed,
-            wire::CheckoutStatus::Succeeded => Self::Succeeded,
-            wire::CheckoutStatus::Expired => Self::Expired,
-            wire::CheckoutStatus::Failed => Self::Failed,
-            wire::CheckoutStatus::Unknown => Self::Unknown,
-        }
-    }
-}
-
-impl TryFrom<wire::Checkout> for CheckoutSession {
-    type Error = PoloError;
-    fn try_from(c: wire::Checkout) -> Result<Self, PoloError> {
-        Ok(Self {
-            id: CheckoutId::parse(&c.id).map_err(|_| malformed("checkout.id"))?,
-            url: c.url,
-            client_secret: c.client_secret,
-            state: c.status.into(),
-            expires_at: c.expires_at,
-            account: c
-                .external_customer_id
-                .as_deref()
-                .map(AccountId::parse)
-                .transpose()
-                .map_err(|_| malformed("checkout.external_customer_id"))?,
-            subscription: c
-                .subscription_id
-                .as_deref()
-                .map(SubscriptionId::parse)
-                .transpose()
-                .map_err(|_| malformed("checkout.subscription_id"))?,
-        })
-    }
-}
-
-impl From<wire::CustomerSession> for PortalSession {
-    fn from(s: wire::CustomerSession) -> Self {
-        // The session token is a credential: it is dropped here.
-        Self {
-            url: s.customer_portal_url,
-            expires_at: s.expires_at,
-        }
-    }
-}
-
-impl TryFrom<wire::Customer> for PoloCustomer {
-    type Error = PoloError;
-    fn try_from(c: wire::Customer) -> Result<Self, PoloError> {
-        Ok(Self {
-            id: CustomerId::parse(&c.id).map_err(|_| malformed("customer.id"))?,
-            account: c
-                .external_id
-                .as_deref()
-                .map(AccountId::parse)
-                .transpose()
-                .map_err(|_| malformed("customer.external_id"))?,
-        })
-    }
-}
-
-impl TryFrom<wire::Product> for PoloProduct {
-    type Error = PoloError;
-    fn try_from(p: wire::Product) -> Result<Self, PoloError> {
-        Ok(Self {
-            id: ProductId::parse(&p.id).map_err(|_| malformed("product.id"))?,
-            name: p.name,
-            archived: p.is_archived,
-        })
-    }
-}
-
-impl From<&SubscriptionChange> for wire::SubscriptionUpdate {
-    fn from(change: &SubscriptionChange) -> Self {
-        match change {
-            SubscriptionChange::Product { product, proration } => Self::Product {
-                product_id: product.as_str().to_owned(),
-                proration_behavior: match proration {
-                    Proration::ChargeNow => wire::ProrationBehavior::Invoice,
-                    Proration::NextInvoice => wire::ProrationBehavior::Prorate,
-                },
-            },
-            SubscriptionChange::CancelAtPeriodEnd(flag) => Self::CancelAtPeriodEnd {
-                cancel_at_period_end: *flag,
-            },
-            SubscriptionChange::Revoke => Self::Revoke { revoke: true },
-        }
-    }
-}
-
-impl From<&NewCheckout> for wire::CheckoutCreate {
-    fn from(c: &NewCheckout) -> Self {
-        let mut metadata = wire::Metadata::new();
-        metadata.insert("accountId".into(), c.account.as_str().into());
-        metadata.insert("planTier".into(), c.tier.as_str().into());
-        let (allow_trial, trial_interval, trial_interval_count) = match c.trial {
-            TrialOffer::ProductDefault => (true, None, None),
-            TrialOffer::Refused => (false, None, None),
-            TrialOffer::Days(days) => (true, Some(wire::TrialInterval::Day), Some(days)),
-        };
-        Self {
-            products: vec![c.product.as_str().to_owned()],
-            metadata,
-            external_customer_id: c.account.as_str().to_owned(),
-            customer_email: None,
-            success_url: c.success_url.clone(),
-            return_url: c.return_url.clone(),
-            embed_origin: c.embed_origin.clone(),
-            allow_trial,
-            trial_interval,
-            trial_interval_count,
-        }
     }
 }
