@@ -5,7 +5,8 @@
 //! Then, against what the binaries left behind:
 //! - every account's billing state equals its in-order outcome;
 //! - every delivery ended in a 2xx, and every distinct event was handled
-//!   exactly once (one `processed`/`stale` answer, every other delivery of
+//!   exactly once (one `processed`/`stale` answer, or one 202 `accepted`
+//!   whose record the retry sweep then COMPLETED; every other delivery of
 //!   it `duplicate`): nothing lost, nothing doubled at the intake;
 //! - no event changed an account twice (audit rows: distinct event ids, all
 //!   the account's own, versions 1, 2, 3, … with no gap);
@@ -16,6 +17,7 @@ use super::send::Delivered;
 use super::story::Burst;
 use billing::accounts::{AuditEntry, InMemoryAccountStore};
 use billing::domain::{apply, AccountBilling, AccountId, Decision, Entitlement, Policy};
+use billing::idempotency::RecordStatus;
 use billing::polo::catalogue::Catalogue;
 use billing::polo::transform;
 use billing::provisioning::InMemoryProvisioner;
@@ -116,15 +118,22 @@ pub fn compare_states(
     }
 }
 
-/// Every delivery ended in a 2xx; every distinct event was handled once.
-pub fn check_answers(verdict: &mut Verdict, burst: &Burst, delivered: &[Delivered]) {
+/// Every delivery ended in a 2xx; every distinct event was handled once
+/// (an event answered 202 `accepted` counts once its record is COMPLETED
+/// by the retry sweep: `swept` holds those records' final status).
+pub fn check_answers(
+    verdict: &mut Verdict,
+    burst: &Burst,
+    delivered: &[Delivered],
+    swept: &BTreeMap<String, RecordStatus>,
+) {
     let mut handled: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
     for d in delivered {
         let Some(last) = d.last() else {
             verdict.fail(format!("{}: never sent", burst.events[d.event].id));
             continue;
         };
-        if last.status != 200 {
+        if !matches!(last.status, 200 | 202) {
             verdict.fail(format!(
                 "{}: last answer {} {}",
                 burst.events[d.event].id, last.status, last.answer
@@ -137,8 +146,15 @@ pub fn check_answers(verdict: &mut Verdict, burst: &Burst, delivered: &[Delivere
         let answers = handled.get(&n).map(Vec::as_slice).unwrap_or_default();
         let first: Vec<_> = answers
             .iter()
-            .filter(|a| matches!(**a, "processed" | "stale"))
+            .filter(|a| matches!(**a, "processed" | "stale" | "accepted"))
             .collect();
+        if answers.contains(&"accepted") && swept.get(&event.id) != Some(&RecordStatus::Completed) {
+            verdict.fail(format!(
+                "{}: answered 202, left {:?} by the retry sweep",
+                event.id,
+                swept.get(&event.id)
+            ));
+        }
         let duplicates = answers.iter().filter(|a| **a == "duplicate").count();
         if first.len() != 1 || first.len() + duplicates != answers.len() {
             verdict.fail(format!(

@@ -93,13 +93,13 @@ fn clean_answers_pass_and_a_lost_event_fails() {
     let burst = burst();
     let answers = clean_answers(&burst);
     let mut verdict = Verdict::default();
-    check_answers(&mut verdict, &burst, &answers);
+    check_answers(&mut verdict, &burst, &answers, &BTreeMap::new());
     assert!(verdict.passed(), "{:?}", verdict.failures);
 
     let lost = burst.deliveries[0];
     let without: Vec<_> = answers.into_iter().filter(|d| d.event != lost).collect();
     let mut verdict = Verdict::default();
-    check_answers(&mut verdict, &burst, &without);
+    check_answers(&mut verdict, &burst, &without, &BTreeMap::new());
     assert_eq!(verdict.failures.len(), 1, "{:?}", verdict.failures);
     assert!(verdict.failures[0].contains("handled 0 times"));
 }
@@ -111,7 +111,7 @@ fn an_event_handled_twice_or_left_on_a_409_fails() {
     let first = answers[0].event;
     answers.push(answered(first, "processed"));
     let mut verdict = Verdict::default();
-    check_answers(&mut verdict, &burst, &answers);
+    check_answers(&mut verdict, &burst, &answers, &BTreeMap::new());
     assert!(verdict
         .failures
         .iter()
@@ -124,7 +124,7 @@ fn an_event_handled_twice_or_left_on_a_409_fails() {
         millis: 1.0,
     };
     let mut verdict = Verdict::default();
-    check_answers(&mut verdict, &burst, &answers);
+    check_answers(&mut verdict, &burst, &answers, &BTreeMap::new());
     assert!(verdict
         .failures
         .iter()
@@ -156,4 +156,36 @@ fn an_event_in_the_audit_twice_fails() {
     });
     assert_eq!(verdict.failures.len(), 1, "{:?}", verdict.failures);
     assert!(verdict.failures[0].contains("applied twice"));
+}
+
+#[test]
+fn an_event_answered_202_counts_only_once_the_sweep_completed_it() {
+    let burst = burst();
+    let mut answers = clean_answers(&burst);
+    // A delivery of an event sent once (no copy).
+    let once = (0..answers.len())
+        .find(|&i| {
+            answers
+                .iter()
+                .filter(|d| d.event == answers[i].event)
+                .count()
+                == 1
+        })
+        .unwrap();
+    answers[once].attempts[0] = Attempt {
+        status: 202,
+        answer: "accepted".into(),
+        millis: 1.0,
+    };
+    let id = burst.events[answers[once].event].id.clone();
+    let mut verdict = Verdict::default();
+    let pending = BTreeMap::from([(id.clone(), RecordStatus::Pending)]);
+    check_answers(&mut verdict, &burst, &answers, &pending);
+    assert_eq!(verdict.failures.len(), 1, "{:?}", verdict.failures);
+    assert!(verdict.failures[0].contains("left Some(Pending)"));
+
+    let mut verdict = Verdict::default();
+    let completed = BTreeMap::from([(id, RecordStatus::Completed)]);
+    check_answers(&mut verdict, &burst, &answers, &completed);
+    assert!(verdict.passed(), "{:?}", verdict.failures);
 }

@@ -38,11 +38,31 @@ impl Fleet {
         env: &[(String, String)],
         log_dir: &Path,
     ) -> Result<Self, String> {
+        Self::start_functions(&FUNCTIONS, binary, k, env, log_dir).await
+    }
+
+    /// One process of function `name`, the binary at `binary`.
+    pub async fn start_one(
+        binary: &Path,
+        name: &'static str,
+        env: &[(String, String)],
+        log_dir: &Path,
+    ) -> Result<Self, String> {
+        Self::start_functions(&[name], |_| binary.to_path_buf(), 1, env, log_dir).await
+    }
+
+    async fn start_functions(
+        names: &[&'static str],
+        binary: impl Fn(&str) -> PathBuf,
+        k: usize,
+        env: &[(String, String)],
+        log_dir: &Path,
+    ) -> Result<Self, String> {
         std::fs::create_dir_all(log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
         let mut apis = BTreeMap::new();
         let mut children = Vec::new();
         let mut logs = Vec::new();
-        for name in FUNCTIONS {
+        for &name in names {
             let api = Arc::new(RuntimeApi::start().await.map_err(|e| e.to_string())?);
             for copy in 0..k {
                 let log = log_dir.join(format!("{name}-{copy}.jsonl"));

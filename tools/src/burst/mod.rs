@@ -12,6 +12,7 @@ pub mod check;
 pub mod fleet;
 pub mod send;
 pub mod story;
+pub mod sweep;
 pub mod world;
 
 use check::Verdict;
@@ -59,6 +60,8 @@ pub struct Report {
     pub cas_conflicts: u64,
     pub convex_reads: u64,
     pub re_reads: u64,
+    /// The retry sweep's work on the deliveries answered 202.
+    pub swept: sweep::Drained,
     pub verdict: Verdict,
 }
 
@@ -68,7 +71,9 @@ impl Report {
     }
 }
 
-/// Runs one burst through the binaries `binary(name)` and checks it.
+/// Runs one burst through the binaries `binary(name)` (the five webhook
+/// functions, and `webhook-retry` for any delivery answered 202) and
+/// checks it.
 pub async fn run(config: &Config, binary: impl Fn(&str) -> PathBuf) -> Result<Report, String> {
     let now = time::OffsetDateTime::now_utc();
     let burst = story::generate(
@@ -81,15 +86,29 @@ pub async fn run(config: &Config, binary: impl Fn(&str) -> PathBuf) -> Result<Re
     let gateway = send::gateway_events(&burst, &config.events_dir)?;
     let table = crate::moto::fresh_table(&config.moto, "burst").await?;
     let world = world::World::start(&burst, &config.moto, &table).await?;
-    let mut fleet = fleet::Fleet::start(binary, config.k, &world.env, &config.log_dir).await?;
+    let mut fleet = fleet::Fleet::start(&binary, config.k, &world.env, &config.log_dir).await?;
     let sent = send::send_all(&burst, &gateway, &fleet, config.concurrency).await;
     fleet.stop().await;
     let (delivered, wall) = sent?;
+    let accepted: Vec<String> = delivered
+        .iter()
+        .filter(|d| d.last().is_some_and(|a| a.answer == "accepted"))
+        .map(|d| burst.events[d.event].id.clone())
+        .collect();
+    let drained = sweep::drain(
+        &binary("webhook-retry"),
+        &world.env,
+        &config.log_dir,
+        &config.moto,
+        &table,
+        &accepted,
+    )
+    .await?;
 
     let expected = check::expected_states(&burst, |name| world.polo_subscription_json(name), now)?;
     let mut verdict = Verdict::default();
     check::compare_states(&mut verdict, &expected, |id| world.accounts.account(id));
-    check::check_answers(&mut verdict, &burst, &delivered);
+    check::check_answers(&mut verdict, &burst, &delivered, &drained.statuses);
     check::check_audit(&mut verdict, &burst, |id| world.accounts.audit_rows(id));
     check::check_pushes(
         &mut verdict,
@@ -115,6 +134,7 @@ pub async fn run(config: &Config, binary: impl Fn(&str) -> PathBuf) -> Result<Re
         cas_conflicts: counts.conflicts.load(Ordering::Relaxed),
         convex_reads: counts.reads.load(Ordering::Relaxed),
         re_reads: fleet.re_reads()?,
+        swept: drained,
         verdict,
     })
 }

@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn print_table(reports: &[Report]) {
-    println!("| K (processes per function) | processes | deliveries | wall s | deliveries/s | attempt p50 ms | attempt p99 ms | delivery p50 ms | delivery p99 ms | processed | duplicate | stale | parked | accepted (202) | 409 in_progress | 5xx / errors | CAS conflicts | re-reads | Convex reads | consistency |");
+    println!("| K (processes per function) | processes | deliveries | wall s | deliveries/s | attempt p50 ms | attempt p99 ms | delivery p50 ms | delivery p99 ms | processed | duplicate | stale | parked | 202 accepted → swept | 409 in_progress | 5xx / errors | CAS conflicts | re-reads | Convex reads | consistency |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in reports {
         let n = |answer: &str| r.answers.get(answer).copied().unwrap_or(0);
@@ -105,7 +105,17 @@ fn print_table(reports: &[Report]) {
             n("duplicate"),
             n("stale"),
             n("parked"),
-            n("accepted"),
+            if n("accepted") == 0 {
+                "0".to_owned()
+            } else {
+                format!(
+                    "{} → {} applied by webhook-retry ({} runs, {:.0} s)",
+                    n("accepted"),
+                    r.swept.applied,
+                    r.swept.runs,
+                    r.swept.took.as_secs_f64()
+                )
+            },
             r.status_409,
             r.status_5xx,
             r.cas_conflicts,
