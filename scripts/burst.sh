@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The burst (issue 18 part 3): 10,000 Polo deliveries for 1,000 accounts
 # at once through K = 1, 4, 16 processes of each real webhook binary
-# (tools/src/bin/burst, tools/src/burst), with the final consistency check.
+# (tools/src/bin/burst, tools/src/burst), with the final consistency check;
+# webhook-retry finishes any delivery answered 202 (left for the inbox).
 # DynamoDB is moto served one request at a time (scripts/moto_serial.py),
 # as the test command serves it: moto's threaded server can let two racing
 # conditional writes both succeed, which would show up here as a doubled
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >/dev/null
 target="${CARGO_TARGET_DIR:-target}"
-functions=(webhook-subscription-created webhook-subscription-updated webhook-subscription-canceled webhook-payment-failed webhook-payment-succeeded)
+functions=(webhook-subscription-created webhook-subscription-updated webhook-subscription-canceled webhook-payment-failed webhook-payment-succeeded webhook-retry)
 cargo build -q --release -p tools --bin burst -p functions $(printf -- '--bin %s ' "${functions[@]}")
 # A private copy: another build sharing the target directory may replace
 # the uplifted binaries while the burst runs.

@@ -1,8 +1,9 @@
 //! Sending the burst as Polo would: every delivery at once, at most
 //! `concurrency` in flight, each signed when it is sent (Polo signs every
 //! attempt), and one answered 409 (another attempt holds the claim), 5xx or
-//! with a function error sent again after a short backoff until it gets a
-//! 2xx. Each attempt's answer and time is kept.
+//! with a function error sent again after a short jittered backoff (about
+//! 100 ms, doubling to 2 s) until it gets a 2xx. Each attempt's answer and
+//! time is kept.
 
 use super::fleet::Fleet;
 use super::story::Burst;
@@ -117,9 +118,12 @@ pub async fn send_all(
                     });
                 }
                 // Polo's first retries come seconds apart; a burst's
-                // backoff is shorter so a run ends, and jittered so the
-                // losers of one race do not all collide again.
-                tokio::time::sleep(Duration::from_millis(20 + rng.u64(0..60))).await;
+                // backoff is shorter so a run ends (100 ms doubling to 2 s),
+                // and jittered so the losers of one race do not all collide
+                // again.
+                let backoff = 100u64 << attempts.len().min(5);
+                let backoff = backoff.min(2000);
+                tokio::time::sleep(Duration::from_millis(backoff / 2 + rng.u64(0..backoff))).await;
             }
         }));
     }

@@ -40,8 +40,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut reports = Vec::new();
     let mut consistent = true;
+    print_header();
     for &k in &args.k {
         let config = Config {
             accounts: args.accounts,
@@ -64,69 +64,71 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("  inconsistent: {failure}");
         }
         consistent &= report.verdict.passed();
-        reports.push(report);
+        // Each row as soon as its burst ends: a long run interrupted
+        // still leaves the rows it finished.
+        print_row(&report);
     }
-    print_table(&reports);
     if !consistent {
         return Err("the final consistency check failed".into());
     }
     Ok(())
 }
 
-fn print_table(reports: &[Report]) {
+fn print_header() {
     println!("| K (processes per function) | processes | deliveries | wall s | deliveries/s | attempt p50 ms | attempt p99 ms | delivery p50 ms | delivery p99 ms | processed | duplicate | stale | parked | 202 accepted → swept | 409 in_progress | 5xx / errors | CAS conflicts | re-reads | Convex reads | consistency |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in reports {
-        let n = |answer: &str| r.answers.get(answer).copied().unwrap_or(0);
-        let verdict = if r.verdict.passed() {
-            format!(
-                "pass: {} accounts = in-order outcome; {} events each handled once; {} audit rows, none twice; {} pushes ({} repeats)",
-                r.verdict.accounts,
-                r.verdict.events,
-                r.verdict.audit_rows,
-                r.verdict.pushes,
-                r.verdict.repeated_pushes
-            )
+}
+
+fn print_row(r: &Report) {
+    let n = |answer: &str| r.answers.get(answer).copied().unwrap_or(0);
+    let verdict = if r.verdict.passed() {
+        format!(
+            "pass: {} accounts = in-order outcome; {} events each handled once; {} audit rows, none twice; {} pushes ({} repeats)",
+            r.verdict.accounts,
+            r.verdict.events,
+            r.verdict.audit_rows,
+            r.verdict.pushes,
+            r.verdict.repeated_pushes
+        )
+    } else {
+        format!("FAIL: {} findings", r.verdict.failures.len())
+    };
+    println!(
+        "| {} | {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        r.k,
+        r.processes,
+        r.deliveries,
+        r.wall.as_secs_f64(),
+        r.deliveries_per_second(),
+        r.attempt_p50_ms,
+        r.attempt_p99_ms,
+        r.delivery_p50_ms,
+        r.delivery_p99_ms,
+        n("processed"),
+        n("duplicate"),
+        n("stale"),
+        n("parked"),
+        if n("accepted") == 0 {
+            "0".to_owned()
         } else {
-            format!("FAIL: {} findings", r.verdict.failures.len())
-        };
-        println!(
-            "| {} | {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.k,
-            r.processes,
-            r.deliveries,
-            r.wall.as_secs_f64(),
-            r.deliveries_per_second(),
-            r.attempt_p50_ms,
-            r.attempt_p99_ms,
-            r.delivery_p50_ms,
-            r.delivery_p99_ms,
-            n("processed"),
-            n("duplicate"),
-            n("stale"),
-            n("parked"),
-            if n("accepted") == 0 {
-                "0".to_owned()
-            } else {
-                format!(
-                    "{} → {} applied by webhook-retry ({} runs, {:.0} s)",
-                    n("accepted"),
-                    r.swept.applied,
-                    r.swept.runs,
-                    r.swept.took.as_secs_f64()
-                )
-            },
-            r.status_409,
-            r.status_5xx,
-            r.cas_conflicts,
-            r.re_reads,
-            r.convex_reads,
-            verdict
-        );
-    }
-    let other: Vec<_> = reports
-        .iter()
-        .flat_map(|r| r.answers.keys())
+            format!(
+                "{} → {} applied by webhook-retry ({} runs, {:.0} s)",
+                n("accepted"),
+                r.swept.applied,
+                r.swept.runs,
+                r.swept.took.as_secs_f64()
+            )
+        },
+        r.status_409,
+        r.status_5xx,
+        r.cas_conflicts,
+        r.re_reads,
+        r.convex_reads,
+        verdict
+    );
+    let other: Vec<_> = r
+        .answers
+        .keys()
         .filter(|a| {
             !matches!(
                 a.as_str(),
@@ -135,6 +137,6 @@ fn print_table(reports: &[Report]) {
         })
         .collect();
     if !other.is_empty() {
-        println!("\nother answers seen: {other:?}");
+        println!("(K = {}: other answers seen: {other:?})", r.k);
     }
 }
