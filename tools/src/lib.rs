@@ -2,6 +2,7 @@
 //! command) and the helpers `send-event` uses. Kept apart from `functions/`:
 //! nothing here is deployed.
 
+pub mod burst;
 pub mod convex_stub;
 pub mod fault_switch;
 pub mod local;
