@@ -35,25 +35,32 @@ fn setup(timeout_secs: u64) -> Setup {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provisioning_sync_pushes_every_unacknowledged_account_once_across_several_invocations() {
+async fn provisioning_sync_pushes_every_unacknowledged_account_across_several_invocations() {
     // 14 s: provisioning-sync keeps 13 s back (the store call's and the
     // PayPal cancellations' reserve), leaving about 1 s of pushes a run.
     let measured = measure(Job::ProvisioningSync, ACCOUNTS, &setup(14))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
-    // measure() checked: one push per waiting account, none waits now.
+    // measure() checked: every waiting account pushed, none waits now.
     assert_eq!(measured.work, ACCOUNTS / 10);
     assert!(
         measured.run.invocations > 1,
         "one invocation did it all: {:?}",
         measured.run.answers
     );
+    // Every run but the last was cut short by its deadline.
     assert!(measured.run.answers[..measured.run.invocations - 1]
         .iter()
-        .all(|a| a["outOfTime"] == true));
+        .all(|a| a["outOfTime"] == true || a["notPushed"] != 0));
+    // A push answered after its run's deadline is sent again (same
+    // version); never more than once again per cut-short run.
     let pushes = measured.calls[&("orchestrator".to_owned(), "POST /".to_owned())];
-    assert_eq!(pushes, (ACCOUNTS / 10) as u64, "each account pushed once");
+    let waiting = (ACCOUNTS / 10) as u64;
+    assert!(
+        (waiting..=waiting + measured.run.invocations as u64).contains(&pushes),
+        "{pushes} pushes for {waiting} accounts"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

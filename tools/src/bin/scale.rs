@@ -70,8 +70,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         args.timeout,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("\n| job | N | work items | wall s | Lambda billed s | invocations | peak RSS MiB | calls per account |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("\n| job | N | work items | wall s | Lambda billed s | invocations | peak RSS MiB | calls per account | next (idle) run: billed ms, calls |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut all: Vec<Measured> = Vec::new();
     for &n in &args.n {
         for &job in &jobs {
@@ -84,8 +84,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 .map(|(dep, per)| format!("{dep} {per:.2}"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let idle =
+                measured
+                    .run
+                    .idle
+                    .as_ref()
+                    .map_or("n/a (CLI)".to_owned(), |(billed, calls)| {
+                        let list = calls
+                            .iter()
+                            .map(|((dep, op), n)| format!("{dep} {op} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        format!("{:.1} ms; {list}", billed.as_secs_f64() * 1000.0)
+                    });
             println!(
-                "| {} | {n} | {} | {:.1} | {:.1} | {} | {:.1} | {calls} |",
+                "| {} | {n} | {} | {:.1} | {:.1} | {} | {:.1} | {calls} | {idle} |",
                 job.name(),
                 measured.work,
                 measured.run.wall.as_secs_f64(),

@@ -20,12 +20,16 @@ pub struct Counter {
 
 impl Counter {
     pub fn add(&self, dependency: &str, operation: &str) {
+        self.add_n(dependency, operation, 1);
+    }
+
+    pub fn add_n(&self, dependency: &str, operation: &str, n: u64) {
         *self
             .counts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry((dependency.to_owned(), operation.to_owned()))
-            .or_default() += 1;
+            .or_default() += n;
     }
 
     /// The counts so far, and zero from now on.

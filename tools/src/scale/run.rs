@@ -21,7 +21,12 @@ pub struct Run {
     pub peak_rss_kib: u64,
     /// Each invocation's answer (the CLI's JSON summary, once).
     pub answers: Vec<serde_json::Value>,
+    /// A scheduled function's next run once nothing is left (what every
+    /// run costs in the steady state): its billed time and its calls.
+    pub idle: Option<(Duration, Calls)>,
 }
+
+pub type Calls = std::collections::BTreeMap<(String, String), u64>;
 
 /// The high-water mark of a live process's resident memory.
 pub fn peak_rss_kib(pid: u32) -> u64 {
@@ -51,6 +56,9 @@ pub struct Scheduled<'a> {
     pub env: Vec<(String, String)>,
     pub log_dir: PathBuf,
     pub max_invocations: usize,
+    /// Counts the dependencies' calls: when given, the job's calls are
+    /// taken once it is done and one more (idle) run is measured apart.
+    pub counter: Option<std::sync::Arc<super::counting::Counter>>,
 }
 
 impl Scheduled<'_> {
@@ -93,6 +101,20 @@ impl Scheduled<'_> {
             }
         }
         run.wall = started.elapsed();
+        if let Some(counter) = &self.counter {
+            let job_calls = counter.take();
+            let invoked = Instant::now();
+            let outcome = api.invoke(&event, self.timeout).await?;
+            let billed = invoked.elapsed();
+            if let Outcome::Error(error) = outcome {
+                return Err(format!("{} idle invocation failed: {error}", self.name).into());
+            }
+            run.idle = Some((billed, counter.take()));
+            // The job's own calls go back for the caller to take.
+            for ((dependency, operation), n) in job_calls {
+                counter.add_n(&dependency, &operation, n);
+            }
+        }
         run.peak_rss_kib = peak_rss_kib(pid);
         let _ = child.kill().await;
         Ok(run)
@@ -143,5 +165,6 @@ pub async fn admin(
         invocations: 1,
         peak_rss_kib: peak,
         answers: vec![answer],
+        idle: None,
     })
 }
