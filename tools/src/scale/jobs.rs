@@ -37,10 +37,20 @@ impl Job {
         }
     }
 
+    /// The job's short name (`--jobs`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Job::ProvisioningSync => "provisioning-sync",
+            Job::Reconcile => "reconcile",
+            Job::WebhookRetry => "webhook-retry",
+            Job::MigratePaypal => "migrate-paypal",
+        }
+    }
+
     pub fn parse(raw: &str) -> Option<Job> {
         Job::ALL
             .into_iter()
-            .find(|j| j.name() == raw || j.name().ends_with(raw))
+            .find(|j| j.name() == raw || j.short() == raw)
     }
 }
 
@@ -224,4 +234,18 @@ pub async fn measure(job: Job, n: usize, setup: &Setup) -> Result<Measured, BoxE
         run,
         calls: world.counter.take(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_job_parses_from_its_short_and_its_full_name_and_nothing_else() {
+        for job in Job::ALL {
+            assert_eq!(Job::parse(job.short()), Some(job));
+            assert_eq!(Job::parse(job.name()), Some(job));
+        }
+        assert_eq!(Job::parse("--all"), None);
+    }
 }
