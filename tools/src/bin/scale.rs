@@ -34,8 +34,9 @@ struct Args {
     /// Each scheduled invocation's Lambda timeout, seconds (template.yaml: 55).
     #[arg(long, default_value_t = 55)]
     timeout: u64,
-    /// Polo's requests-per-second limit, enforced by the sandbox (0: none).
-    #[arg(long, default_value_t = 100)]
+    /// Polo's requests-per-second limit, enforced by the sandbox (0: none;
+    /// polo-api.md gives no figure, 500 is assumed).
+    #[arg(long, default_value_t = 500)]
     polo_rps: u32,
     /// Where the binaries' logs, exports and reports go.
     #[arg(long, default_value = "/tmp/scale-logs")]
