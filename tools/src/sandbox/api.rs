@@ -75,21 +75,24 @@ async fn not_found() -> Response {
     refused(Refusal::NotFound("route"))
 }
 
+/// 429 `TooManyRequests` with `Retry-After` seconds.
+fn too_many(retry_after: u64) -> Response {
+    let mut answer = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        json!("rate limit exceeded"),
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&retry_after.to_string()) {
+        answer.headers_mut().insert("retry-after", value);
+    }
+    answer
+}
+
 /// Armed faults first (as a rate limiter or load balancer would answer),
-/// then the API key.
+/// then the steady rate limit, then the API key.
 async fn gate(State(sandbox): Shared, request: Request, next: Next) -> Response {
     match sandbox.faults().take() {
-        Some(Fault::RateLimit { retry_after }) => {
-            let mut answer = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequests",
-                json!("rate limit exceeded"),
-            );
-            if let Ok(value) = http::HeaderValue::from_str(&retry_after.to_string()) {
-                answer.headers_mut().insert("retry-after", value);
-            }
-            return answer;
-        }
+        Some(Fault::RateLimit { retry_after }) => return too_many(retry_after),
         Some(Fault::Unavailable) => {
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -106,6 +109,9 @@ async fn gate(State(sandbox): Shared, request: Request, next: Next) -> Response 
             );
         }
         None => {}
+    }
+    if let Err(retry_after) = sandbox.rate_limit().take() {
+        return too_many(retry_after);
     }
     let presented = request
         .headers()
@@ -278,20 +284,14 @@ async fn list_subscriptions(State(sandbox): Shared, Query(params): Params) -> Re
     let items = sandbox.with_state(|state, _| {
         let external = params.get("external_customer_id");
         let customer = params.get("customer_id");
-        let mut matching: Vec<_> = state
-            .subscriptions
-            .values()
-            .filter(|s| customer.is_none_or(|c| &s.customer_id == c))
-            .filter(|s| {
-                external.is_none_or(|e| {
-                    state
-                        .customers
-                        .get(&s.customer_id)
-                        .and_then(|c| c.external_id.as_ref())
-                        == Some(e)
-                })
-            })
-            .collect();
+        // By customer through the index (index.rs); unfiltered, all.
+        let by_external = external.map(|e| state.customer_by_external(e).map(|c| c.id.clone()));
+        let mut matching: Vec<_> = match (customer, by_external.as_ref().map(Option::as_ref)) {
+            (_, Some(None)) => Vec::new(),
+            (Some(c), Some(Some(e))) if c != e => Vec::new(),
+            (Some(c), _) | (None, Some(Some(c))) => state.subscriptions_of(c.as_str()),
+            (None, None) => state.subscriptions.values().collect(),
+        };
         matching.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         matching
             .into_iter()

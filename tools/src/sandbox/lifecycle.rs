@@ -121,7 +121,7 @@ impl State {
             fail_next_renewal: false,
         };
         let id = subscription.id.clone();
-        self.subscriptions.insert(id.clone(), subscription);
+        self.insert_subscription(subscription);
         let mut events: Vec<Emitted> = self
             .emit_subscription("subscription.created", &id)
             .into_iter()
@@ -180,7 +180,7 @@ impl State {
             created_at: self.stamp(now),
         };
         let id = customer.id.clone();
-        self.customers.insert(id.clone(), customer);
+        self.insert_customer(customer);
         id
     }
 

@@ -21,12 +21,14 @@ pub mod embed;
 mod events;
 pub mod faults;
 mod html;
+mod index;
 pub mod launch;
 pub mod lifecycle;
 pub mod model;
 pub mod pages;
 pub mod portal;
 pub mod products;
+pub mod rate_limit;
 mod render;
 mod renewals;
 pub mod resources;
@@ -65,6 +67,7 @@ pub struct Sandbox {
     state: Mutex<State>,
     dispatcher: Arc<Dispatcher>,
     faults: Faults,
+    rate_limit: rate_limit::RateLimit,
 }
 
 impl Sandbox {
@@ -78,6 +81,7 @@ impl Sandbox {
             state: Mutex::new(state),
             dispatcher,
             faults: Faults::default(),
+            rate_limit: Default::default(),
         }))
     }
 
@@ -102,6 +106,11 @@ impl Sandbox {
 
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// The `/v1` API's steady requests-per-second limit (off by default).
+    pub fn rate_limit(&self) -> &rate_limit::RateLimit {
+        &self.rate_limit
     }
 
     pub fn public_url(&self) -> &str {

@@ -238,6 +238,9 @@ pub struct State {
     /// Admin fault: this many upcoming renewals (of any subscription) fail.
     pub fail_next_renewals: u32,
     last_stamp: Option<OffsetDateTime>,
+    /// Indexes kept by [`State::insert_customer`] and
+    /// [`State::insert_subscription`] (`index.rs`).
+    pub(super) index: super::index::Index,
 }
 
 impl State {
@@ -258,9 +261,9 @@ impl State {
     }
 
     pub fn customer_by_external(&self, external_id: &str) -> Option<&Customer> {
-        self.customers
-            .values()
-            .find(|c| c.external_id.as_deref() == Some(external_id))
+        self.index
+            .customer_of(external_id)
+            .and_then(|id| self.customers.get(id))
     }
 
     pub fn checkout_by_secret(&self, secret: &str) -> Option<&Checkout> {

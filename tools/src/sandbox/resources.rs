@@ -205,7 +205,7 @@ impl State {
             created_at: self.stamp(now),
         };
         let id = customer.id.clone();
-        self.customers.insert(id.clone(), customer);
+        self.insert_customer(customer);
         Ok(id)
     }
 
