@@ -13,10 +13,13 @@ bash scripts/bootstrap.sh >/dev/null
 mode=one
 if [ "${1:-}" = all ]; then mode=all; shift; fi
 if [ $mode = all ]; then
-  cargo build -q --release -p functions --bins -p tools --bin trivial-lambda --bin coldstart
-  binaries="checkout portal status change-plan webhook-subscription-created webhook-subscription-updated
+  functions="checkout portal status change-plan webhook-subscription-created webhook-subscription-updated
     webhook-subscription-canceled webhook-payment-failed webhook-payment-succeeded provisioning-sync
-    reconcile webhook-retry trivial-lambda coldstart"
+    reconcile webhook-retry"
+  # Named one by one: `--bins` would build every tools binary too.
+  # shellcheck disable=SC2046
+  cargo build -q --release -p functions $(printf -- '--bin %s ' $functions) -p tools --bin trivial-lambda --bin floor-lambda --bin coldstart
+  binaries="$functions trivial-lambda coldstart"
 else
   cargo build -q --release -p functions --bin webhook-subscription-updated -p tools --bin trivial-lambda --bin floor-lambda --bin coldstart
   binaries="webhook-subscription-updated trivial-lambda floor-lambda coldstart"

@@ -316,7 +316,7 @@ async fn each_of_the_twelve_binaries_answers_the_events_the_cold_start_harness_t
             .unwrap();
         for _cold_then_warm in 0..2 {
             let event = subject.event().unwrap();
-            let outcome = api.invoke(&event, Duration::from_secs(30)).await.unwrap();
+            let outcome = api.invoke(&event, subject.timeout()).await.unwrap();
             subject.check(&outcome).unwrap();
             answered.push(subject.name);
         }

@@ -102,6 +102,18 @@ impl Subject {
         &self.env
     }
 
+    /// The invocation's timeout, as template.yaml gives the function: the
+    /// emulator hands it over as the deadline, and the scheduled functions
+    /// plan their runs by it (provisioning-sync keeps 13 s in reserve).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(match (self.kind, self.name) {
+            (Kind::Dashboard, _) => 10,
+            (Kind::Webhook, _) => 9,
+            (Kind::Scheduled, "reconcile") => 300,
+            (Kind::Scheduled, _) => 55,
+        })
+    }
+
     /// The next event. Events must be sent in the order they are made
     /// (change-plan's alternate tiers).
     pub fn event(&self) -> Result<String, String> {

@@ -16,6 +16,8 @@ use tools::subjects::{Subject, World};
 /// The function every init is also set against (issue 18: "any function
 /// above 2x the webhook function's init is explained or fixed").
 const REFERENCE: &str = "webhook-subscription-updated";
+/// The trivial binary gets a webhook's deadline (template.yaml: 9 s).
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(9);
 
 pub async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let release = PathBuf::from(
@@ -52,12 +54,23 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut cold: Vec<Vec<Figures>> = subjects.iter().map(|_| Vec::new()).collect();
     for run in 0..cold_runs {
         let one = trivial_events(&format!("c{run}"), 1)?;
-        trivial_cold.push(measure(&trivial, &[], &one, false, &answered_200).await?);
+        trivial_cold
+            .push(measure(&trivial, &[], &one, false, &answered_200, WEBHOOK_TIMEOUT).await?);
         for (subject, runs) in subjects.iter().zip(cold.iter_mut()) {
             let check = |o: &_| subject.check(o);
             let event = [subject.event()?];
             let binary = release.join(subject.name);
-            runs.push(measure(&binary, subject.env(), &event, false, &check).await?);
+            runs.push(
+                measure(
+                    &binary,
+                    subject.env(),
+                    &event,
+                    false,
+                    &check,
+                    subject.timeout(),
+                )
+                .await?,
+            );
         }
     }
     let mut baseline = measure(
@@ -66,6 +79,7 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         &trivial_events("w", warm + 1)?,
         false,
         &answered_200,
+        WEBHOOK_TIMEOUT,
     )
     .await?;
     settle(&mut baseline, &trivial_cold);
@@ -76,7 +90,15 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             .map(|_| subject.event())
             .collect::<Result<Vec<_>, _>>()?;
         let binary = release.join(subject.name);
-        let mut figures = measure(&binary, subject.env(), &events, false, &check).await?;
+        let mut figures = measure(
+            &binary,
+            subject.env(),
+            &events,
+            false,
+            &check,
+            subject.timeout(),
+        )
+        .await?;
         settle(&mut figures, runs);
         rows.push((subject.name, figures));
     }

@@ -37,6 +37,8 @@ use tools::convex_stub::ConvexStub;
 use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
 use tools::provisioning_receiver::ProvisioningReceiver;
 
+/// The deadline every invocation gets here (as measured before the `all` mode).
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const CONVEX_SECRET: &str = "whsec_Y29sZHN0YXJ0LWNvbnZleC1zZWNyZXQ=";
 const PROVISIONING_SECRET: &str = "whsec_Y29sZHN0YXJ0LXByb3Zpc2lvbmluZy1zZWNyZXQ=";
 
@@ -128,8 +130,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut base_cold, mut ours_cold) = (Vec::new(), Vec::new());
     for run in 0..cold_runs {
         let one = events(&format!("c{run}"), 1)?;
-        base_cold.push(measure(&trivial, &[], &one, false, &answered_200).await?);
-        ours_cold.push(measure(&function, &env, &one, true, &answered_200).await?);
+        base_cold.push(measure(&trivial, &[], &one, false, &answered_200, TIMEOUT).await?);
+        ours_cold.push(measure(&function, &env, &one, true, &answered_200, TIMEOUT).await?);
     }
     let median = |runs: &[Figures], pick: fn(&Figures) -> f64| {
         let mut values: Vec<f64> = runs.iter().map(pick).collect();
@@ -142,6 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &events("wb", warm + 1)?,
         false,
         &answered_200,
+        TIMEOUT,
     )
     .await?;
     // The round-trip floor, three ways (floor-lambda.rs): bare hyper,
@@ -156,7 +159,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         floor_env.push((extra.0.to_owned(), extra.1.to_owned()));
         let floor_bin = release.join("floor-lambda");
         let tagged = events(tag, warm + 1)?;
-        floors.push(measure(&floor_bin, &floor_env, &tagged, false, &answered_200).await?);
+        floors.push(
+            measure(
+                &floor_bin,
+                &floor_env,
+                &tagged,
+                false,
+                &answered_200,
+                TIMEOUT,
+            )
+            .await?,
+        );
     }
     let mut ours = measure(
         &function,
@@ -164,6 +177,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &events("wo", warm + 1)?,
         true,
         &answered_200,
+        TIMEOUT,
     )
     .await?;
     if cold_runs > 0 {

@@ -83,6 +83,7 @@ pub async fn measure(
     events: &[String],
     profile: bool,
     check: Check<'_>,
+    timeout: Duration,
 ) -> Result<Figures, String> {
     let api = RuntimeApi::start().await.expect("the emulator starts");
     let spawned = Instant::now();
@@ -110,7 +111,7 @@ pub async fn measure(
         .expect("the binary starts");
     let pid = child.id().expect("a pid");
     let first = api
-        .invoke(&events[0], Duration::from_secs(10))
+        .invoke(&events[0], timeout)
         .await
         .map_err(|e| format!("{}: no first answer: {e}", binary.display()))?;
     let first_answer = spawned.elapsed();
@@ -122,7 +123,7 @@ pub async fn measure(
     for event in &events[1..] {
         let started = Instant::now();
         let outcome = api
-            .invoke(event, Duration::from_secs(10))
+            .invoke(event, timeout)
             .await
             .map_err(|e| format!("{}: no answer: {e}", binary.display()))?;
         warm.push(started.elapsed().as_secs_f64() * 1000.0);
