@@ -10,7 +10,8 @@
 //!   plan changes alternate pro → enterprise (invoiced now) → pro (credited);
 //! - the five webhooks: their shipped delivery, re-signed with a fresh
 //!   timestamp and a new delivery id each time (a real claim, never a
-//!   duplicate); webhook-payment-succeeded's carries the `order.paid` the
+//!   duplicate; `stale` once a newer snapshot of the story is applied);
+//!   webhook-payment-succeeded's carries the `order.paid` the
 //!   sandbox sent for the subscriber's payment, since it confirms the order
 //!   against Polo's API;
 //! - provisioning-sync, reconcile, webhook-retry: their EventBridge
@@ -196,7 +197,12 @@ impl Subject {
                             .as_str()
                             .is_some_and(|m| m.starts_with("Your plan is now"))
                 }
-                _ => body == serde_json::json!({"status": "processed"}),
+                // Once a newer snapshot of the story is applied (the cold
+                // starts are interleaved), an older one is claimed, read
+                // against the account and completed as `stale`.
+                _ => ["processed", "stale"]
+                    .map(|s| serde_json::json!({ "status": s }))
+                    .contains(&body),
             };
         if fine {
             Ok(())
