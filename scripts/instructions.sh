@@ -14,8 +14,13 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 bash scripts/bootstrap.sh >/dev/null
 cargo build -q --release -p functions --bin webhook-subscription-updated -p tools --bin trivial-lambda --bin floor-lambda --bin coldstart
-release="$PWD/target/release"
 work=$(mktemp -d)
+# A private copy: a build sharing CARGO_TARGET_DIR cannot swap a binary mid-run.
+release="$work/bin"
+mkdir -p "$release"
+for b in webhook-subscription-updated trivial-lambda floor-lambda coldstart; do
+  cp "${CARGO_TARGET_DIR:-target}/release/$b" "$release/"
+done
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 .venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto=$!

@@ -257,3 +257,83 @@ async fn webhook_retry_finishes_a_pending_and_a_crashed_delivery_on_its_schedule
     assert!(account.version > 0, "the events were applied");
     assert!(down.orchestrator.decision(&id).unwrap().entitled);
 }
+
+/// Every deployed binary, by name (`functions/src/bin`).
+const TWELVE: [(&str, &str); 12] = [
+    ("checkout", env!("CARGO_BIN_EXE_checkout")),
+    ("portal", env!("CARGO_BIN_EXE_portal")),
+    ("status", env!("CARGO_BIN_EXE_status")),
+    ("change-plan", env!("CARGO_BIN_EXE_change-plan")),
+    (
+        "webhook-subscription-created",
+        env!("CARGO_BIN_EXE_webhook-subscription-created"),
+    ),
+    (
+        "webhook-subscription-updated",
+        env!("CARGO_BIN_EXE_webhook-subscription-updated"),
+    ),
+    (
+        "webhook-subscription-canceled",
+        env!("CARGO_BIN_EXE_webhook-subscription-canceled"),
+    ),
+    (
+        "webhook-payment-failed",
+        env!("CARGO_BIN_EXE_webhook-payment-failed"),
+    ),
+    (
+        "webhook-payment-succeeded",
+        env!("CARGO_BIN_EXE_webhook-payment-succeeded"),
+    ),
+    ("provisioning-sync", env!("CARGO_BIN_EXE_provisioning-sync")),
+    ("reconcile", env!("CARGO_BIN_EXE_reconcile")),
+    ("webhook-retry", env!("CARGO_BIN_EXE_webhook-retry")),
+];
+
+/// The cold-start harness (`scripts/coldstart.sh all`) times these very
+/// subjects; here each binary gets its cold event and one warm event (for
+/// change-plan: up to enterprise, then back to pro) and every answer must be
+/// the right one, so the table never times a function that fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_of_the_twelve_binaries_answers_the_events_the_cold_start_harness_times_it_on() {
+    use tools::subjects::{Subject, World, SUBSCRIBED_ACCOUNT};
+    let world = World::start(&moto_endpoint(), moto_endpoint())
+        .await
+        .unwrap();
+    let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let subjects = Subject::all(&world, &events).unwrap();
+    let mut answered = Vec::new();
+    for subject in &subjects {
+        let (_, binary) = TWELVE
+            .iter()
+            .find(|(name, _)| *name == subject.name)
+            .unwrap_or_else(|| panic!("{} is not a binary", subject.name));
+        let api = RuntimeApi::start().await.unwrap();
+        let mut child = api
+            .function(binary, subject.name)
+            .envs(subject.env().iter().cloned())
+            .stdout(log_file(subject.name))
+            .spawn()
+            .unwrap();
+        for _cold_then_warm in 0..2 {
+            let event = subject.event().unwrap();
+            let outcome = api.invoke(&event, subject.timeout()).await.unwrap();
+            subject.check(&outcome).unwrap();
+            answered.push(subject.name);
+        }
+        child.kill().await.unwrap();
+    }
+
+    assert_eq!(answered.len(), 24, "{answered:?}");
+    // The subscribed account went up to enterprise and back at Polo, and
+    // the dashboard recorded both changes.
+    let account = world
+        .accounts
+        .account(&AccountId::parse(SUBSCRIBED_ACCOUNT).unwrap())
+        .unwrap();
+    assert_eq!(account.plan_tier, billing::domain::PlanTier::Pro);
+    assert!(account.desired_entitlement.entitled);
+    assert!(
+        account.version >= 3,
+        "two plan changes applied: {account:?}"
+    );
+}

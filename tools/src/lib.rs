@@ -14,6 +14,7 @@ pub mod runtime_api;
 pub mod sample;
 pub mod sandbox;
 pub mod scale;
+pub mod subjects;
 pub mod tcp_switch;
 
 /// Whether a request to one of the stand-ins carries a valid Standard

@@ -15,10 +15,14 @@
 //! figure; the warm figures come from one long run of each.
 //!
 //! usage: coldstart <target/release dir> [warm events, default 200] [cold starts, default 15]
+//!        coldstart all <target/release dir> [warm events, default 50] [cold starts, default 7]
+//! `all`: every one of the twelve functions beside the trivial binary
+//! (all.rs, over the subjects of `tools::subjects`).
 //! `COLDSTART_EVENTS=renewal`: every event a renewal (account write and
 //! push) instead of the same snapshot again (claim, read, completion).
 //! needs MOTO_ENDPOINT (scripts/coldstart.sh starts moto and builds).
 
+mod all;
 mod fixtures;
 mod measure;
 
@@ -26,19 +30,25 @@ use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId};
 use billing::provisioning::InMemoryProvisioner;
 use fixtures::{keepalive_forwarder, renewal, serve, table};
-use measure::{measure, percentile, Figures};
+use measure::{answered_200, measure, percentile, Figures};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tools::convex_stub::ConvexStub;
 use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
 use tools::provisioning_receiver::ProvisioningReceiver;
 
+/// The deadline every invocation gets here (as measured before the `all` mode).
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const CONVEX_SECRET: &str = "whsec_Y29sZHN0YXJ0LWNvbnZleC1zZWNyZXQ=";
 const PROVISIONING_SECRET: &str = "whsec_Y29sZHN0YXJ0LXByb3Zpc2lvbmluZy1zZWNyZXQ=";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "all") {
+        args.remove(0);
+        return all::run(&args).await;
+    }
     let release = PathBuf::from(
         args.first()
             .ok_or("usage: coldstart <target/release dir> [warm events]")?,
@@ -120,15 +130,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut base_cold, mut ours_cold) = (Vec::new(), Vec::new());
     for run in 0..cold_runs {
         let one = events(&format!("c{run}"), 1)?;
-        base_cold.push(measure(&trivial, &[], &one, false).await);
-        ours_cold.push(measure(&function, &env, &one, true).await);
+        base_cold.push(measure(&trivial, &[], &one, false, &answered_200, TIMEOUT).await?);
+        ours_cold.push(measure(&function, &env, &one, true, &answered_200, TIMEOUT).await?);
     }
     let median = |runs: &[Figures], pick: fn(&Figures) -> f64| {
         let mut values: Vec<f64> = runs.iter().map(pick).collect();
         values.sort_by(f64::total_cmp);
         percentile(&values, 0.5)
     };
-    let mut baseline = measure(&trivial, &[], &events("wb", warm + 1)?, false).await;
+    let mut baseline = measure(
+        &trivial,
+        &[],
+        &events("wb", warm + 1)?,
+        false,
+        &answered_200,
+        TIMEOUT,
+    )
+    .await?;
     // The round-trip floor, three ways (floor-lambda.rs): bare hyper,
     // reqwest (our client), reqwest with DynamoDB through the AWS SDK.
     let mut floors = Vec::new();
@@ -140,9 +158,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut floor_env = env.clone();
         floor_env.push((extra.0.to_owned(), extra.1.to_owned()));
         let floor_bin = release.join("floor-lambda");
-        floors.push(measure(&floor_bin, &floor_env, &events(tag, warm + 1)?, false).await);
+        let tagged = events(tag, warm + 1)?;
+        floors.push(
+            measure(
+                &floor_bin,
+                &floor_env,
+                &tagged,
+                false,
+                &answered_200,
+                TIMEOUT,
+            )
+            .await?,
+        );
     }
-    let mut ours = measure(&function, &env, &events("wo", warm + 1)?, true).await;
+    let mut ours = measure(
+        &function,
+        &env,
+        &events("wo", warm + 1)?,
+        true,
+        &answered_200,
+        TIMEOUT,
+    )
+    .await?;
     if cold_runs > 0 {
         baseline.init_ms = median(&base_cold, |f| f.init_ms);
         baseline.first_answer_ms = median(&base_cold, |f| f.first_answer_ms);

@@ -64,12 +64,27 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// Whether an answer is the right one: a failing function is never timed
+/// as a fast one.
+pub type Check<'a> = &'a (dyn Fn(&Outcome) -> Result<(), String> + Sync);
+
+/// Any answer with status 200 (the trivial baseline, the floor and the
+/// webhook function of the single-function mode).
+pub fn answered_200(outcome: &Outcome) -> Result<(), String> {
+    match outcome {
+        Outcome::Response(r) if r["statusCode"] == 200 => Ok(()),
+        other => Err(format!("not a 200: {other:?}")),
+    }
+}
+
 pub async fn measure(
     binary: &Path,
     env: &[(String, String)],
     events: &[String],
     profile: bool,
-) -> Figures {
+    check: Check<'_>,
+    timeout: Duration,
+) -> Result<Figures, String> {
     let api = RuntimeApi::start().await.expect("the emulator starts");
     let spawned = Instant::now();
     // COLDSTART_WRAP runs the function under a profiler (e.g. `valgrind
@@ -96,29 +111,23 @@ pub async fn measure(
         .expect("the binary starts");
     let pid = child.id().expect("a pid");
     let first = api
-        .invoke(&events[0], Duration::from_secs(10))
+        .invoke(&events[0], timeout)
         .await
-        .expect("a first answer");
+        .map_err(|e| format!("{}: no first answer: {e}", binary.display()))?;
     let first_answer = spawned.elapsed();
-    assert!(
-        matches!(first, Outcome::Response(ref r) if r["statusCode"] == 200),
-        "first answer: {first:?}"
-    );
-    let init = api.first_poll().expect("it polled") - spawned;
+    check(&first).map_err(|e| format!("{}: first answer: {e}", binary.display()))?;
+    let init = api.first_poll().ok_or("it never polled")? - spawned;
     let cpu_before = proc_cpu_ms(pid);
     let on_cpu_before = on_cpu_ns(pid);
     let mut warm = Vec::new();
     for event in &events[1..] {
         let started = Instant::now();
         let outcome = api
-            .invoke(event, Duration::from_secs(10))
+            .invoke(event, timeout)
             .await
-            .expect("an answer");
+            .map_err(|e| format!("{}: no answer: {e}", binary.display()))?;
         warm.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert!(
-            matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == 200),
-            "{outcome:?}"
-        );
+        check(&outcome).map_err(|e| format!("{}: {e}", binary.display()))?;
     }
     let cpu_after = proc_cpu_ms(pid);
     let on_cpu = on_cpu_ns(pid).saturating_sub(on_cpu_before);
@@ -136,7 +145,7 @@ pub async fn measure(
         let _ = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
     }
     warm.sort_by(f64::total_cmp);
-    Figures {
+    Ok(Figures {
         init_ms: init.as_secs_f64() * 1000.0,
         first_answer_ms: first_answer.as_secs_f64() * 1000.0,
         warm_p50_ms: percentile(&warm, 0.5),
@@ -145,5 +154,5 @@ pub async fn measure(
         on_cpu_per_warm_event_ms: on_cpu as f64 / 1e6 / warm.len() as f64,
         user_cpu_per_warm_event_ms: user / warm.len() as f64,
         peak_rss_kib: rss,
-    }
+    })
 }
