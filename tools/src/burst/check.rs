@@ -19,7 +19,6 @@ use billing::accounts::{AuditEntry, InMemoryAccountStore};
 use billing::domain::{apply, AccountBilling, AccountId, Decision, Entitlement, Policy};
 use billing::idempotency::RecordStatus;
 use billing::polo::catalogue::Catalogue;
-use billing::polo::transform;
 use billing::provisioning::InMemoryProvisioner;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,9 +68,10 @@ pub fn expected_states(
                 Some(snapshot) => snapshot.clone(),
                 None => polo_now(name).ok_or(format!("Polo has no subscription for {name}"))?,
             };
-            let wire: billing::polo::wire::Subscription =
+            let wire: billing::polo::PoloSubscription =
                 serde_json::from_value(wire).map_err(|e| format!("{}: {e}", event.id))?;
-            let snapshot = transform::snapshot(&wire, &catalogue)
+            let snapshot = wire
+                .snapshot(&catalogue)
                 .map_err(|e| format!("{}: {e:?}", event.id))?;
             if let Decision::Apply(applied) = apply(&account, &snapshot, now, &Policy::default()) {
                 account = applied.next;

@@ -84,8 +84,8 @@ fn subscriber(
         state.insert_subscription(subscription);
         wire
     });
-    let wire: billing::polo::wire::Subscription = serde_json::from_value(wire)?;
-    let snapshot = billing::polo::transform::snapshot(&wire, catalogue)?;
+    let wire: billing::polo::PoloSubscription = serde_json::from_value(wire)?;
+    let snapshot = wire.snapshot(catalogue)?;
     let fresh = AccountBilling::new(AccountId::parse(&id)?);
     let Decision::Apply(applied) = apply(&fresh, &snapshot, now, &Policy::default()) else {
         return Err(format!("{id}: the seed subscription did not apply").into());

@@ -130,9 +130,10 @@ impl World {
                     .map(|s| state.subscription_json(s))
             })
             .ok_or("the sandbox holds no subscription after the payment")?;
-        let wire: billing::polo::wire::Subscription =
+        let wire: billing::polo::PoloSubscription =
             serde_json::from_value(wire).map_err(|e| format!("sandbox subscription: {e}"))?;
-        let snapshot = billing::polo::transform::snapshot(&wire, &catalogue()?)
+        let snapshot = wire
+            .snapshot(&catalogue()?)
             .map_err(|e| format!("sandbox subscription: {e}"))?;
         let now = time::OffsetDateTime::now_utc();
         let fresh = AccountBilling::new(parse(account)?);
@@ -146,7 +147,9 @@ impl World {
             .dispatcher()
             .events()
             .into_iter()
-            .find(|e| e.event_type == "order.paid" && e.subscription_id == Some(wire.id.clone()))
+            .find(|e| {
+                e.event_type == "order.paid" && e.subscription_id.as_deref() == Some(wire.id())
+            })
             .map(|e| e.body.to_vec())
             .ok_or("the sandbox sent no order.paid for the payment".to_owned())
     }
