@@ -4,8 +4,9 @@
 //! Where things live (every module, by what a newcomer looks for):
 //! - [`domain`]: ids, money, plan tiers, account state, the one `apply()`
 //!   transition; pure, no I/O.
-//! - [`polo`]: the ONLY module that knows Polo: webhook verifier, wire
-//!   types, events, routing, the API client and its in-memory double.
+//! - [`polo`]: the ONLY module that knows Polo: webhook verifier, events,
+//!   routing, its ports (every call the crate may make), the API client and
+//!   its in-memory double; its wire types are private to it.
 //! - [`webhook`]: the shared intake every webhook function runs, the inbox
 //!   (`PENDING`, backoff), its retry sweep, replay, and outcome → HTTP.
 //! - [`dashboard`]: the four dashboard routes (checkout, portal, status,

@@ -5,6 +5,7 @@
 pub mod burst;
 pub mod convex_stub;
 pub mod fault_switch;
+pub mod forward;
 pub mod local;
 pub mod moto;
 pub mod polo_stub;

@@ -6,7 +6,6 @@
 
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::IntoResponse;
 use axum::Router;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -104,53 +103,17 @@ pub async fn dynamodb_forwarder(
     moto: &str,
     counter: Arc<Counter>,
 ) -> Result<String, Box<dyn std::error::Error>> {
-    use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-    let client = reqwest::Client::builder().build()?;
-    let upstream = moto.trim_end_matches('/').to_owned();
-    let router = Router::new().fallback(move |request: Request| {
-        let (client, upstream, counter) = (client.clone(), upstream.clone(), counter.clone());
-        async move {
-            let (parts, body) = request.into_parts();
-            let target = parts
-                .headers
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|t| t.rsplit('.').next())
-                .unwrap_or("other")
-                .to_owned();
-            counter.add("dynamodb", &target);
-            let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-                return http::StatusCode::BAD_REQUEST.into_response();
-            };
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            let mut headers = parts.headers;
-            for hop in [HOST, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
-                headers.remove(hop);
-            }
-            let sent = client
-                .request(parts.method, format!("{upstream}{path}"))
-                .headers(headers)
-                .body(body)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(response) => response,
-                Err(err) => {
-                    return (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response()
-                }
-            };
-            let status = response.status();
-            let mut headers = response.headers().clone();
-            for hop in [CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
-                headers.remove(hop);
-            }
-            match response.bytes().await {
-                Ok(bytes) => (status, headers, bytes).into_response(),
-                Err(err) => (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response(),
-            }
-        }
-    });
-    Ok(crate::serve_on_loopback(router).await?)
+    crate::forward::keepalive_forwarder(moto, move |parts: &http::request::Parts| {
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("other")
+            .to_owned();
+        counter.add("dynamodb", &target);
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -22,47 +22,8 @@ pub async fn serve(router: axum::Router) -> String {
 /// function's connection alive and does the reconnecting to moto on the
 /// harness's CPU, so the function's CPU per event reflects production's
 /// connection reuse. `COLDSTART_MOTO_DIRECT=1` measures without it.
-pub async fn keepalive_forwarder(moto: &str) -> Result<String, reqwest::Error> {
-    use axum::response::IntoResponse;
-    use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-    let client = reqwest::Client::builder().build()?;
-    let upstream = moto.trim_end_matches('/').to_owned();
-    let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let (client, upstream) = (client.clone(), upstream.clone());
-        async move {
-            let (parts, body) = request.into_parts();
-            let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-                return http::StatusCode::BAD_REQUEST.into_response();
-            };
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            let mut headers = parts.headers;
-            for hop in [HOST, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
-                headers.remove(hop);
-            }
-            let sent = client
-                .request(parts.method, format!("{upstream}{path}"))
-                .headers(headers)
-                .body(body)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(response) => response,
-                Err(err) => {
-                    return (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response()
-                }
-            };
-            let status = response.status();
-            let mut headers = response.headers().clone();
-            for hop in [CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING] {
-                headers.remove(hop);
-            }
-            match response.bytes().await {
-                Ok(bytes) => (status, headers, bytes).into_response(),
-                Err(err) => (http::StatusCode::BAD_GATEWAY, err.to_string()).into_response(),
-            }
-        }
-    });
-    Ok(serve(router).await)
+pub async fn keepalive_forwarder(moto: &str) -> Result<String, Box<dyn std::error::Error>> {
+    tools::forward::keepalive_forwarder(moto, |_| {}).await
 }
 
 /// The shipped event as the `i`th renewal: `modified_at` `i` seconds and
