@@ -48,11 +48,16 @@ trivial=$(per_event trivial trivial-lambda BASELINE=1)
 hyper=$(per_event floor-hyper floor-lambda FLOOR_CLIENT=hyper)
 reqwest=$(per_event floor-reqwest floor-lambda FLOOR_CLIENT=reqwest)
 sdk=$(per_event floor-sdk floor-lambda FLOOR_DYNAMODB=sdk)
+# The floor of our own round trips since the inbox (issue 16): the SDK
+# sending the inbox's two requests, payload and all (floor-lambda.rs).
+inbox=$(per_event floor-sdk-inbox floor-lambda FLOOR_DYNAMODB=sdk-inbox)
 ours=$(per_event ours webhook-subscription-updated STAGE=local)
-echo "| binary | instructions per warm event | vs floor (reqwest) |"
-echo "|---|---|---|"
+echo "| binary | instructions per warm event | vs floor (reqwest) | vs floor of our round trips (SDK, inbox records) |"
+echo "|---|---|---|---|"
 for row in "trivial lambda_http:$trivial" "floor, hyper:$hyper" "floor, reqwest:$reqwest" \
-  "floor, reqwest + SDK for DynamoDB:$sdk" "webhook-subscription-updated:$ours"; do
+  "floor, reqwest + SDK for DynamoDB:$sdk" "floor, reqwest + SDK, the inbox's records:$inbox" \
+  "webhook-subscription-updated:$ours"; do
   name=${row%%:*} count=${row##*:}
-  awk -v n="$name" -v c="$count" -v f="$reqwest" 'BEGIN { printf "| %s | %d | %.2fx |\n", n, c, c / f }'
+  awk -v n="$name" -v c="$count" -v f="$reqwest" -v g="$inbox" \
+    'BEGIN { printf "| %s | %d | %.2fx | %.2fx |\n", n, c, c / f, c / g }'
 done
