@@ -84,8 +84,7 @@ async fn whole_lifecycles_through_ten_racing_binaries_converge_after_one_sync() 
         };
         // order.paid makes payment-succeeded fetch the subscription: Polo
         // answers with its state now, the end of the story.
-        down.polo
-            .put_subscription(serde_json::from_value(last).unwrap());
+        down.put_subscription(&last);
         for (n, (binary, event_type, data)) in story.into_iter().enumerate() {
             let id = format!("msg_race_{k}_{n}");
             // One body per event: a redelivery carries the same bytes.

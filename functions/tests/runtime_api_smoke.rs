@@ -118,9 +118,9 @@ async fn every_dashboard_binary_answers_its_shipped_event_and_refuses_one_withou
         child.kill().await.unwrap();
     }
     // The shipped checkout created one Polo checkout for the claim's account.
-    let created = down.polo.created_checkouts();
+    let created = down.polo_checkouts();
     assert_eq!(created.len(), 1);
-    assert_eq!(created[0].account.as_str(), "acct_local_1");
+    assert_eq!(created[0].as_deref(), Some("acct_local_1"));
 }
 
 #[tokio::test]

@@ -8,7 +8,6 @@ pub mod fault_switch;
 pub mod forward;
 pub mod local;
 pub mod moto;
-pub mod polo_stub;
 pub mod preflight;
 pub mod provisioning_receiver;
 pub mod runtime_api;

@@ -1,8 +1,8 @@
 //! What the binary tests share: the real compiled binaries run as Lambda
 //! runs them (through the Lambda Runtime API emulator in `tools`), the
 //! idempotency table on the DynamoDB emulator (moto), the account store
-//! behind the Convex stand-in, a provisioning receiver, and Polo behind a
-//! stand-in.
+//! behind the Convex stand-in, a provisioning receiver, and the Polo
+//! sandbox holding the subscriptions a test puts there.
 
 #![allow(dead_code)]
 
@@ -10,7 +10,6 @@ pub mod polo_events;
 
 use billing::accounts::InMemoryAccountStore;
 use billing::domain::{AccountBilling, AccountId};
-use billing::polo::memory::InMemoryPolo;
 use billing::provisioning::InMemoryProvisioner;
 use std::path::Path;
 use std::process::Stdio;
@@ -19,9 +18,10 @@ use std::time::Duration;
 use tools::convex_stub::ConvexStub;
 use tools::fault_switch::FaultSwitch;
 use tools::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
-use tools::polo_stub::PoloStub;
 use tools::provisioning_receiver::ProvisioningReceiver;
 use tools::runtime_api::{Outcome, RuntimeApi};
+use tools::sandbox::launch::{on_loopback, SandboxOptions};
+use tools::sandbox::Sandbox;
 
 pub const BINARIES: [(&str, &str); 5] = [
     (
@@ -76,7 +76,28 @@ pub struct Downstream {
     pub convex_url: String,
     pub provisioning_url: String,
     pub polo_url: String,
-    pub polo: Arc<InMemoryPolo>,
+    pub polo: Arc<Sandbox>,
+}
+
+impl Downstream {
+    /// Polo holds `subscription` (Polo's JSON) from now on: what its API
+    /// answers for that id and that customer.
+    pub fn put_subscription(&self, subscription: &serde_json::Value) {
+        self.polo
+            .import_subscription(subscription)
+            .expect("the sandbox takes the subscription");
+    }
+
+    /// The account (`external_customer_id`) of each checkout created at Polo.
+    pub fn polo_checkouts(&self) -> Vec<Option<String>> {
+        self.polo.with_state(|state, _| {
+            state
+                .checkouts
+                .values()
+                .map(|c| c.external_customer_id.clone())
+                .collect()
+        })
+    }
 }
 
 pub async fn downstream() -> Downstream {
@@ -95,14 +116,18 @@ pub async fn downstream_with(sample_subscriptions: bool) -> Downstream {
     let orchestrator = Arc::new(InMemoryProvisioner::default());
     let receiver =
         Arc::new(ProvisioningReceiver::new(orchestrator.clone(), PROVISIONING_SECRET).unwrap());
-    let polo = Arc::new(InMemoryPolo::default());
+    let mut options = SandboxOptions::local(None);
+    options.api_key = billing::secrets::SecretString::new(POLO_KEY);
+    // Polo answers with what the test put there, however long it runs.
+    options.periods_end_by_themselves = false;
+    let polo = on_loopback(options).await.unwrap();
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     if sample_subscriptions {
         for s in tools::sample::subscriptions(&events).unwrap() {
-            polo.put_subscription(s);
+            polo.import_subscription(&serde_json::to_value(&s).unwrap())
+                .unwrap();
         }
     }
-    let polo_stub = Arc::new(PoloStub::new(polo.clone(), POLO_KEY));
     let convex_fault = FaultSwitch::default();
     let orchestrator_fault = FaultSwitch::default();
     Downstream {
@@ -118,7 +143,7 @@ pub async fn downstream_with(sample_subscriptions: bool) -> Downstream {
                 .await
                 .unwrap()
         ),
-        polo_url: tools::serve_on_loopback(polo_stub.router()).await.unwrap(),
+        polo_url: polo.public_url().to_owned(),
         polo,
         convex_fault,
         orchestrator_fault,
@@ -154,7 +179,8 @@ pub fn spawn(
         .env("POLO_PLAN_ID_STARTER", starter)
         .env("POLO_PLAN_ID_PRO", pro)
         .env("POLO_PLAN_ID_ENTERPRISE", enterprise)
-        .env("POLO_ALLOWED_HOSTS", "sandbox.polo.example")
+        // The sandbox's hosted pages are on loopback http (STAGE=local).
+        .env("POLO_ALLOWED_HOSTS", "127.0.0.1")
         .env("APP_BASE_URL", "http://localhost:5173")
         .env("PAYPAL_CHECKOUT_URL", "https://www.paypal.com/checkoutnow")
         .env(

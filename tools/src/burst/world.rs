@@ -10,7 +10,6 @@ use crate::convex_stub::ConvexStub;
 use crate::local::{LOCAL_PRODUCTS, LOCAL_WEBHOOK_SECRET};
 use crate::provisioning_receiver::ProvisioningReceiver;
 use crate::sandbox::launch::{on_loopback, SandboxOptions};
-use crate::sandbox::model::{Customer, Interval, SubStatus, Subscription};
 use crate::sandbox::{Sandbox, LOCAL_API_KEY};
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -21,8 +20,6 @@ use billing::provisioning::InMemoryProvisioner;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// Burst-only signing secrets between the binaries and the stand-ins.
 const CONVEX_SECRET: &str = "whsec_YnVyc3QtY29udmV4LXNpZ25pbmctc2VjcmV0";
@@ -78,24 +75,10 @@ impl World {
             .await
             .map_err(|e| e.to_string())?;
         let sandbox = on_loopback(SandboxOptions::local(None)).await?;
-        for (name, last) in burst.accounts.iter().zip(&burst.finals) {
-            let subscription = polo_subscription(last)?;
-            sandbox.with_state(|state, now| {
-                state.customers.insert(
-                    subscription.customer_id.clone(),
-                    Customer {
-                        id: subscription.customer_id.clone(),
-                        external_id: Some(name.clone()),
-                        email: "burst@example.com".to_owned(),
-                        name: None,
-                        metadata: Default::default(),
-                        created_at: now,
-                    },
-                );
-                state
-                    .subscriptions
-                    .insert(subscription.id.clone(), subscription);
-            });
+        for last in &burst.finals {
+            sandbox
+                .import_subscription(last)
+                .map_err(|e| e.to_string())?;
         }
         let (starter, pro, enterprise) = LOCAL_PRODUCTS;
         let env = [
@@ -163,45 +146,4 @@ async fn count(counts: Arc<ConvexCounts>, req: Request, next: Next) -> Response 
     };
     counter.fetch_add(1, Ordering::Relaxed);
     response
-}
-
-/// The sandbox's record of a story's last subscription (wire JSON).
-fn polo_subscription(wire: &Value) -> Result<Subscription, String> {
-    let text = |field: &str| wire[field].as_str().map(str::to_owned);
-    let at = |field: &str| -> Result<Option<OffsetDateTime>, String> {
-        wire[field]
-            .as_str()
-            .map(|t| OffsetDateTime::parse(t, &Rfc3339).map_err(|e| format!("{field}: {e}")))
-            .transpose()
-    };
-    let required = |field: &str| -> Result<OffsetDateTime, String> {
-        at(field)?.ok_or(format!("subscription: no {field}"))
-    };
-    let status = wire["status"]
-        .as_str()
-        .and_then(SubStatus::parse)
-        .ok_or("subscription: no status")?;
-    Ok(Subscription {
-        id: text("id").ok_or("subscription: no id")?,
-        status,
-        product_id: text("product_id").ok_or("subscription: no product_id")?,
-        customer_id: text("customer_id").ok_or("subscription: no customer_id")?,
-        metadata: wire["metadata"].as_object().cloned().unwrap_or_default(),
-        current_period_start: required("current_period_start")?,
-        current_period_end: at("current_period_end")?,
-        trial_start: at("trial_start")?,
-        trial_end: at("trial_end")?,
-        cancel_at_period_end: wire["cancel_at_period_end"].as_bool().unwrap_or(false),
-        canceled_at: at("canceled_at")?,
-        ends_at: at("ends_at")?,
-        ended_at: at("ended_at")?,
-        started_at: at("started_at")?,
-        created_at: required("created_at")?,
-        modified_at: at("modified_at")?,
-        amount: wire["amount"].as_i64().unwrap_or(0),
-        currency: text("currency").unwrap_or_default(),
-        recurring_interval: Interval::Month,
-        checkout_id: None,
-        fail_next_renewal: false,
-    })
 }

@@ -174,6 +174,7 @@ impl Wiring<'_> {
             products_file: options.products_file.clone(),
             retry: options.webhook_retry,
             hang: std::time::Duration::from_secs(30),
+            periods_end_by_themselves: true,
         };
         let sandbox = launch(
             bind(options.sandbox_port).await?,

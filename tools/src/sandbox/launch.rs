@@ -20,6 +20,10 @@ pub struct SandboxOptions {
     pub products_file: PathBuf,
     pub retry: RetrySchedule,
     pub hang: Duration,
+    /// Periods end (renewals, cancellations taking effect) as real time
+    /// passes. Off for a fixture Polo whose subscriptions hold the state a
+    /// test put there until the test moves the clock.
+    pub periods_end_by_themselves: bool,
 }
 
 impl SandboxOptions {
@@ -32,6 +36,7 @@ impl SandboxOptions {
             products_file: products::default_path(),
             retry: RetrySchedule::default(),
             hang: Duration::from_secs(30),
+            periods_end_by_themselves: true,
         }
     }
 }
@@ -59,7 +64,9 @@ pub async fn launch(
         hang: options.hang,
     };
     let sandbox = Sandbox::new(config, clock)?;
-    sandbox.spawn_ticker();
+    if options.periods_end_by_themselves {
+        sandbox.spawn_ticker();
+    }
     let router = sandbox.router();
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).await {

@@ -7,7 +7,8 @@
 //!   `client_secret`, and the customer portal (cancel at period end, uncancel, change
 //!   plan, pay a past-due renewal);
 //! - [`dispatcher`]: signed webhooks per event type, retried with backoff;
-//! - [`admin`]: the clock, redelivery, reordering, API faults, failed renewals.
+//! - [`admin`]: the clock, redelivery, reordering, API faults, failed renewals;
+//! - [`import`]: a subscription given as Polo's JSON, held as Polo's state.
 //!
 //! `x-request-id` is on every answer. Time is a [`clock::SandboxClock`]
 //! shared with the local stack's domain.
@@ -21,6 +22,7 @@ pub mod embed;
 mod events;
 pub mod faults;
 mod html;
+pub mod import;
 mod index;
 pub mod launch;
 pub mod lifecycle;
