@@ -6,6 +6,15 @@
 //! stored payload. It stops claiming before its own deadline and carries on
 //! next run; every run reports the oldest open record's age (alarmed past
 //! an hour) and the backlog it left.
+//!
+//! A run reads no further than it can work: once it has no time left to
+//! claim a due record, or its deadline comes between two pages, it stops
+//! reading. Reading on only to count would make every run of a backlog of
+//! B records read all B (B/100 queries a run, for the B/P runs that drain
+//! it: quadratic), and at 100,000 accounts it kept reading past the
+//! function's own timeout, so Lambda killed every run before it could
+//! report (docs/BENCHMARKS.md, "Scale"). Such a run's counts are of what it
+//! read, and it says so (`stopped_early`).
 
 use super::inbox::{self, Finished};
 use super::intake::parse_reason;
@@ -47,6 +56,9 @@ pub struct SweepReport {
     pub backlog: usize,
     /// Seconds since the oldest open record was first received (0 if none).
     pub oldest_open_seconds: i64,
+    /// The run stopped reading before the last open record (its time was
+    /// up): `open`, `backlog` and the oldest age are of what it read.
+    pub stopped_early: bool,
 }
 
 impl SweepReport {
@@ -62,6 +74,7 @@ impl SweepReport {
             "takenElsewhere": self.taken_elsewhere,
             "backlog": self.backlog,
             "oldestOpenSeconds": self.oldest_open_seconds,
+            "stoppedEarly": self.stopped_early,
         })
     }
 }
@@ -88,23 +101,36 @@ impl Sweeper {
                     return Err(err);
                 }
             };
+            // Time up for claims: the page's other due records are backlog.
+            let mut no_time = false;
+            let mut last_due = false;
             for open in &page.records {
                 report.open += 1;
                 oldest = Some(oldest.map_or(open.received_at, |o| o.min(open.received_at)));
                 let now = self.clock.now();
-                if open.due_at > now {
+                last_due = open.due_at <= now;
+                if !last_due {
                     continue;
                 }
-                let Some(lease) = now.checked_add(PER_RECORD).filter(|end| *end <= deadline) else {
+                match now.checked_add(PER_RECORD).filter(|end| *end <= deadline) {
+                    Some(lease) if !no_time => self.retry(&open.key, lease, &mut report).await,
+                    _ => {
+                        no_time = true;
+                        report.backlog += 1;
+                    }
+                }
+            }
+            let Some(next) = page.next else { break };
+            if no_time || self.clock.now() >= deadline {
+                report.stopped_early = true;
+                // Pages are in due order: behind a due record more may be
+                // due. Count one, so the backlog alarm sees the run stopped.
+                if !no_time && last_due {
                     report.backlog += 1;
-                    continue;
-                };
-                self.retry(&open.key, lease, &mut report).await;
+                }
+                break;
             }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+            cursor = Some(next);
         }
         report.oldest_open_seconds = oldest
             .map(|at| (self.clock.now() - at).whole_seconds().max(0))
@@ -235,6 +261,7 @@ impl Sweeper {
             taken_elsewhere = report.taken_elsewhere,
             backlog = report.backlog,
             oldest_open_seconds = report.oldest_open_seconds,
+            stopped_early = report.stopped_early,
             "webhook-retry finished"
         );
     }
