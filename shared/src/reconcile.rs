@@ -8,7 +8,7 @@
 
 use crate::accounts::AccountStore;
 use crate::clock::Clock;
-use crate::domain::AccountId;
+use crate::domain::{self, AccountBilling, AccountId, Decision};
 use crate::polo::catalogue::Catalogue;
 use crate::polo::ports::BillingApi;
 use crate::polo::ports::PoloError;
@@ -79,6 +79,8 @@ impl Reconciler {
             event_type: "reconcile".to_owned(),
         };
         let mut report = AccountReport::default();
+        // The account as the last apply left it (`None`: not known).
+        let mut last: Option<AccountBilling> = None;
         let mut page = 1;
         loop {
             let answer = self
@@ -100,25 +102,46 @@ impl Reconciler {
                         continue;
                     }
                 };
-                match self
+                last = match self
                     .updater
                     .apply_snapshot(&snapshot, &cause, deadline)
                     .await?
                 {
-                    UpdateOutcome::Applied(_) => report.applied += 1,
-                    UpdateOutcome::Unchanged(_) => report.unchanged += 1,
-                    UpdateOutcome::Stale => report.stale += 1,
-                }
+                    UpdateOutcome::Applied(account) => {
+                        report.applied += 1;
+                        Some(account)
+                    }
+                    UpdateOutcome::Unchanged(account) => {
+                        report.unchanged += 1;
+                        Some(account)
+                    }
+                    UpdateOutcome::Stale => {
+                        report.stale += 1;
+                        None
+                    }
+                };
             }
             if page >= answer.max_page.min(MAX_PAGES) {
                 break;
             }
             page += 1;
         }
-        report.expired = matches!(
-            self.updater.refresh(account, &cause, deadline).await?,
-            UpdateOutcome::Applied(_)
-        );
+        // The re-derivation reads the account again only when the one just
+        // written (or read) would change or still needs a push: a
+        // reconcile of an account in step is one read, not two. A writer
+        // that raced in since derived at its own, later `now`.
+        let settled = last.is_some_and(|known| {
+            !known.needs_push()
+                && matches!(
+                    domain::refresh(&known, self.clock.now()),
+                    Decision::Unchanged
+                )
+        });
+        report.expired = !settled
+            && matches!(
+                self.updater.refresh(account, &cause, deadline).await?,
+                UpdateOutcome::Applied(_)
+            );
         if !report.skipped.is_empty() {
             warn!(account_id = %account, skipped = ?report.skipped, "reconcile skipped subscriptions");
         }

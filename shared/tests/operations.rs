@@ -97,6 +97,32 @@ async fn reconcile_keeps_a_newer_state_and_counts_the_older_snapshot_as_stale() 
 }
 
 #[tokio::test]
+async fn reconciling_an_account_already_in_step_reads_it_once_and_writes_nothing() {
+    // Arrange: the webhook arrived; Polo and the account agree.
+    let system = System::new(NOW);
+    let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
+    system
+        .polo
+        .put_subscription(serde_json::from_value(snapshot.clone()).unwrap());
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", snapshot)
+        .await;
+    assert_eq!(status, 200);
+    let (before, calls) = (system.account(), system.accounts.calls());
+
+    // Act
+    let report = reconciler(&system)
+        .account(&account_id(), "run-3", deadline(&system))
+        .await
+        .unwrap();
+
+    // Assert: one read, for the apply; the re-derivation needed none.
+    assert_eq!((report.unchanged, report.expired), (1, false));
+    assert_eq!(system.accounts.calls() - calls, 1);
+    assert_eq!(system.account(), before);
+}
+
+#[tokio::test]
 async fn an_expired_account_loses_access_on_the_scheduled_run_with_no_webhook() {
     let system = System::new(NOW);
     let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
