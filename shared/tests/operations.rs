@@ -40,6 +40,19 @@ fn active_pro(modified_at: &str, period_end: &str) -> serde_json::Value {
     )
 }
 
+/// Polo holds an active pro subscription and its webhook was applied: the
+/// account and Polo agree.
+async fn active_in_polo_and_delivered(system: &System) {
+    let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
+    system
+        .polo
+        .put_subscription(serde_json::from_value(snapshot.clone()).unwrap());
+    let (status, _) = system
+        .deliver("msg_1", "subscription.active", snapshot)
+        .await;
+    assert_eq!(status, 200);
+}
+
 fn deadline(system: &System) -> OffsetDateTime {
     use billing::clock::Clock;
     system.clock.now() + Duration::seconds(60)
@@ -100,14 +113,7 @@ async fn reconcile_keeps_a_newer_state_and_counts_the_older_snapshot_as_stale() 
 async fn reconciling_an_account_already_in_step_reads_it_once_and_writes_nothing() {
     // Arrange: the webhook arrived; Polo and the account agree.
     let system = System::new(NOW);
-    let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
-    system
-        .polo
-        .put_subscription(serde_json::from_value(snapshot.clone()).unwrap());
-    let (status, _) = system
-        .deliver("msg_1", "subscription.active", snapshot)
-        .await;
-    assert_eq!(status, 200);
+    active_in_polo_and_delivered(&system).await;
     let (before, calls) = (system.account(), system.accounts.calls());
 
     // Act
@@ -125,14 +131,7 @@ async fn reconciling_an_account_already_in_step_reads_it_once_and_writes_nothing
 #[tokio::test]
 async fn an_expired_account_loses_access_on_the_scheduled_run_with_no_webhook() {
     let system = System::new(NOW);
-    let snapshot = active_pro("2026-11-01T00:05:00Z", "2026-12-01T00:00:00Z");
-    system
-        .polo
-        .put_subscription(serde_json::from_value(snapshot.clone()).unwrap());
-    let (status, _) = system
-        .deliver("msg_1", "subscription.active", snapshot)
-        .await;
-    assert_eq!(status, 200);
+    active_in_polo_and_delivered(&system).await;
     assert!(system.decision().unwrap().entitled);
     // The period ends, the grace passes, and neither a renewal nor a revoke
     // webhook ever comes (Polo still shows the old period).
